@@ -1,0 +1,26 @@
+"""tinyvision: compact vision models for the Hugging Face Hub.
+
+Importing the package registers every model family with the transformers Auto classes.
+"""
+
+from .models import (
+    CNNConfig,
+    CNNForImageClassification,
+    MLPConfig,
+    MLPForImageClassification,
+    TinyVisionImageProcessor,
+)
+from .registration import register_auto_classes
+
+__version__ = "0.1.0"
+
+register_auto_classes()
+
+__all__ = [
+    "CNNConfig",
+    "CNNForImageClassification",
+    "MLPConfig",
+    "MLPForImageClassification",
+    "TinyVisionImageProcessor",
+    "__version__",
+]

@@ -1,0 +1,21 @@
+"""The data layer: datasets by Hub id or local folder, decoded once into uint8 tensors."""
+
+from .sources import (
+    DataError,
+    ImageClassificationData,
+    TensorDataset,
+    channel_stats,
+    decode_images,
+    load_hf_dataset,
+    load_image_classification,
+)
+
+__all__ = [
+    "DataError",
+    "ImageClassificationData",
+    "TensorDataset",
+    "channel_stats",
+    "decode_images",
+    "load_hf_dataset",
+    "load_image_classification",
+]

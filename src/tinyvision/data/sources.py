@@ -1,0 +1,256 @@
+"""Datasets by Hub id or local folder → uint8 tensors decoded once.
+
+Every loader returns :class:`TensorDataset` splits: images as a uint8 tensor (N, C, H, W) plus
+label columns, sliced a whole batch at a time (``dataset[list_of_indices]``). Per-step PIL decoding
+or ``datasets``' torch format would cost more than a small model's forward pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+IMAGE_COLUMN_CANDIDATES = ("image", "img", "pixel_values")
+DEFAULT_CACHE_DIR = Path(os.environ.get("TINYVISION_CACHE", Path.home() / ".cache" / "tinyvision"))
+
+
+class DataError(ValueError):
+    """A dataset that cannot be used as asked: missing column, corrupt image, mixed sizes..."""
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Named tensors sharing their first dimension; indexing with a list returns a whole batch."""
+
+    def __init__(self, **columns: torch.Tensor):
+        if not columns:
+            raise ValueError("TensorDataset needs at least one column")
+        lengths = {name: len(column) for name, column in columns.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"columns have different lengths: {lengths}")
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    def __getitem__(self, index) -> dict[str, torch.Tensor]:
+        if isinstance(index, list):
+            index = torch.as_tensor(index, dtype=torch.long)
+        return {name: column[index] for name, column in self.columns.items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """The DataLoader's batched fetch: one slice per column instead of one lookup per example."""
+        return self[list(indices)]
+
+    def select(self, indices) -> TensorDataset:
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        return TensorDataset(**{name: column[indices] for name, column in self.columns.items()})
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{name}={tuple(column.shape)}" for name, column in self.columns.items())
+        return f"TensorDataset({shapes})"
+
+
+@dataclass
+class ImageClassificationData:
+    """Train / validation / test splits of an image classification dataset."""
+
+    train: TensorDataset
+    validation: TensorDataset | None
+    test: TensorDataset | None
+    id2label: dict[int, str]
+    image_mean: list[float] = field(default_factory=list)
+    image_std: list[float] = field(default_factory=list)
+
+    @property
+    def num_channels(self) -> int:
+        return self.train.columns["pixel_values"].shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.train.columns["pixel_values"].shape[-1]
+
+
+def load_hf_dataset(dataset_name: str, **kwargs):
+    """A ``datasets.DatasetDict`` from a Hub id, a ``save_to_disk`` folder or a folder of data files."""
+    import datasets
+
+    path = Path(dataset_name).expanduser()
+    if path.exists():
+        if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
+            loaded = datasets.load_from_disk(str(path))
+            return loaded if isinstance(loaded, datasets.DatasetDict) else datasets.DatasetDict(train=loaded)
+        if path.is_dir() and not any(path.rglob("*.parquet")) and not any(path.rglob("*.arrow")):
+            raise DataError(f"{dataset_name} is a folder with no parquet/arrow files and no saved dataset in it")
+        return datasets.load_dataset(str(path), **kwargs)
+    if dataset_name.startswith((".", "/", "~")):
+        raise DataError(f"no dataset at {dataset_name}: the folder does not exist")
+    return datasets.load_dataset(dataset_name, **kwargs)
+
+
+def find_image_column(split, image_column: str | None = None) -> str:
+    columns = list(split.column_names)
+    if image_column is not None:
+        if image_column not in columns:
+            raise DataError(f"image column {image_column!r} not found; the dataset has columns {columns}")
+        return image_column
+    for candidate in IMAGE_COLUMN_CANDIDATES:
+        if candidate in columns:
+            return candidate
+    raise DataError(f"no image column found (tried {list(IMAGE_COLUMN_CANDIDATES)}); columns are {columns}")
+
+
+def decode_images(split, image_column: str, *, mode: str | None = None, image_size: int | None = None) -> np.ndarray:
+    """Decode an image column once → uint8 array (N, C, H, W).
+
+    ``mode`` is the PIL mode to convert to ('L' or 'RGB'; default: that of the first image).
+    Images must share one size unless ``image_size`` asks to resize them all.
+    """
+    import datasets
+
+    split = split.cast_column(image_column, datasets.Image(decode=False))
+    arrays = []
+    first_size = None
+    for row, item in enumerate(split[image_column]):
+        try:
+            if item.get("bytes") is not None:
+                image = Image.open(io.BytesIO(item["bytes"]))
+            else:
+                image = Image.open(item["path"])
+            image.load()
+        except Exception as error:  # PIL raises many types for broken files
+            raise DataError(f"row {row} of column {image_column!r} is not a readable image: {error}") from error
+        if mode is None:
+            mode = "L" if image.mode in ("L", "1", "I", "I;16", "F") else "RGB"
+        image = image.convert(mode)
+        if image_size is not None and image.size != (image_size, image_size):
+            image = image.resize((image_size, image_size), Image.Resampling.BILINEAR)
+        if first_size is None:
+            first_size = image.size
+        elif image.size != first_size:
+            raise DataError(
+                f"row {row} is {image.size[0]}x{image.size[1]} but row 0 is {first_size[0]}x{first_size[1]}; "
+                "pass image_size to resize every image"
+            )
+        arrays.append(np.asarray(image, dtype=np.uint8))
+    if not arrays:
+        raise DataError("the split holds no images")
+    stacked = np.stack(arrays)
+    return stacked[:, None] if stacked.ndim == 3 else stacked.transpose(0, 3, 1, 2)
+
+
+def _cache_key(split, *parts) -> str:
+    fingerprint = getattr(split, "_fingerprint", None)
+    if fingerprint is None:
+        return ""
+    return hashlib.sha1("|".join(map(str, (fingerprint, len(split), *parts))).encode()).hexdigest()[:20]
+
+
+def decode_images_cached(split, image_column: str, *, cache_dir: str | Path | None = DEFAULT_CACHE_DIR, **kwargs):
+    """:func:`decode_images` with a .npy cache keyed by the dataset's fingerprint (sweeps decode once)."""
+    key = _cache_key(split, image_column, sorted(kwargs.items())) if cache_dir else ""
+    if key:
+        path = Path(cache_dir) / f"decoded-{key}.npy"
+        if path.exists():
+            try:
+                return np.load(path)
+            except (OSError, ValueError):
+                logger.warning("ignoring unreadable cache file %s", path)
+    array = decode_images(split, image_column, **kwargs)
+    if key:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as handle:
+            np.save(handle, array)
+        os.replace(tmp, path)
+    return array
+
+
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images on the 0–1 scale."""
+    flat = images.transpose(0, 1).reshape(images.shape[1], -1).double() / 255.0
+    return flat.mean(dim=1).tolist(), flat.std(dim=1).tolist()
+
+
+def split_validation(num_examples: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed random (train, validation) index split; the same for every training seed."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"`validation_split` must be in [0, 1), got {fraction}")
+    permutation = torch.randperm(num_examples, generator=torch.Generator().manual_seed(seed))
+    num_validation = int(round(num_examples * fraction))
+    # Unsorted, so that a prefix (max_train_samples) is a random subset too.
+    return permutation[num_validation:], permutation[:num_validation]
+
+
+def load_image_classification(
+    dataset_name: str,
+    *,
+    validation_split: float = 0.1,
+    validation_seed: int = 0,
+    image_column: str | None = None,
+    label_column: str = "label",
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+) -> ImageClassificationData:
+    """Fashion-MNIST, CIFAR-10 or any image/label dataset (Hub id or local folder) as tensors.
+
+    The validation split is carved from train (``validation_split``, fixed ``validation_seed``);
+    the test split is kept for the final evaluation. Normalisation constants are the train part's.
+    """
+    dataset = load_hf_dataset(dataset_name)
+    if "train" not in dataset:
+        raise DataError(f"{dataset_name} has no 'train' split; it has {list(dataset)}")
+    train_split = dataset["train"]
+    column = find_image_column(train_split, image_column)
+    if label_column not in train_split.column_names:
+        raise DataError(
+            f"label column {label_column!r} not found in {dataset_name}; columns are {train_split.column_names}"
+        )
+    label_feature = train_split.features[label_column]
+    names = getattr(label_feature, "names", None)
+    labels = torch.tensor(train_split[label_column], dtype=torch.long)
+    if names is None:
+        names = [str(i) for i in range(int(labels.max()) + 1)]
+    id2label = dict(enumerate(names))
+
+    images = torch.from_numpy(decode_images_cached(train_split, column, cache_dir=cache_dir))
+    mode = "L" if images.shape[1] == 1 else "RGB"
+    train_idx, val_idx = split_validation(len(labels), validation_split, validation_seed)
+    if max_train_samples is not None:
+        train_idx = train_idx[:max_train_samples]
+    if max_eval_samples is not None:
+        val_idx = val_idx[:max_eval_samples]
+    train = TensorDataset(pixel_values=images[train_idx], labels=labels[train_idx])
+    validation = TensorDataset(pixel_values=images[val_idx], labels=labels[val_idx]) if len(val_idx) else None
+
+    test = None
+    if "test" in dataset:
+        test_split = dataset["test"]
+        if max_eval_samples is not None:
+            test_split = test_split.select(range(min(max_eval_samples, len(test_split))))
+        test_images = decode_images_cached(
+            test_split, find_image_column(test_split, column), mode=mode, cache_dir=cache_dir
+        )
+        test = TensorDataset(
+            pixel_values=torch.from_numpy(test_images),
+            labels=torch.tensor(test_split[label_column], dtype=torch.long),
+        )
+    mean, std = channel_stats(train.columns["pixel_values"])
+    return ImageClassificationData(train, validation, test, id2label, mean, std)
+
+
+def check_label_range(labels: Sequence[int] | torch.Tensor, num_labels: int, name: str = "labels") -> None:
+    labels = torch.as_tensor(labels)
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_labels):
+        raise DataError(f"{name} must lie in [0, {num_labels}), found values {int(labels.min())}..{int(labels.max())}")

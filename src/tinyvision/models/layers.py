@@ -1,0 +1,181 @@
+"""Building blocks shared by every tinyvision model.
+
+This file travels with saved models (``trust_remote_code``), so it imports nothing from
+``tinyvision``: only torch and transformers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import initialization as init
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "leaky_relu")
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "torch_default")
+PADDINGS = ("same", "valid")
+POOLINGS = ("max", "avg")
+
+
+def check_choice(name: str, value, choices: Sequence) -> None:
+    """Raise a ValueError naming the config field when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+
+
+def check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1), got {value!r}")
+
+
+def check_non_negative(name: str, value: float) -> None:
+    if value < 0 or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
+
+
+def check_positive_ints(name: str, values: Sequence[int], allow_empty: bool = True) -> None:
+    if not allow_empty and len(values) == 0:
+        raise ValueError(f"`{name}` must not be empty")
+    for value in values:
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must hold positive integers, got {list(values)!r}")
+
+
+def get_activation(name: str, negative_slope: float = 0.01) -> nn.Module:
+    check_choice("activation", name, ACTIVATIONS)
+    if name == "leaky_relu":
+        return nn.LeakyReLU(negative_slope)
+    return {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU, "gelu": nn.GELU}[name]()
+
+
+def _fans(weight: torch.Tensor) -> tuple[int, int]:
+    receptive_field = weight[0][0].numel() if weight.dim() > 2 else 1
+    return weight.shape[1] * receptive_field, weight.shape[0] * receptive_field
+
+
+def init_kernel(weight: torch.Tensor, scheme: str) -> None:
+    """Initialise a dense or conv kernel the way Keras names the scheme.
+
+    Keras draws its *normal* variants from a normal truncated at two standard deviations.
+    """
+    fan_in, fan_out = _fans(weight)
+    if scheme == "glorot_uniform":
+        init.xavier_uniform_(weight)
+    elif scheme == "he_uniform":
+        init.kaiming_uniform_(weight, nonlinearity="relu")
+    elif scheme in ("glorot_normal", "he_normal"):
+        # Keras divides by .8796 to undo the variance lost to truncation at +-2 std.
+        variance = 2.0 / (fan_in + fan_out) if scheme == "glorot_normal" else 2.0 / fan_in
+        std = math.sqrt(variance) / 0.87962566103423978
+        init.trunc_normal_(weight, mean=0.0, std=std, a=-2 * std, b=2 * std)
+    else:
+        raise ValueError(f"unknown initializer {scheme!r}; choose one of {list(INITIALIZERS)}")
+
+
+def init_module(module: nn.Module, scheme: str) -> None:
+    """Initialise one module: Keras-style kernels with zero biases, or torch's own defaults."""
+    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        if scheme == "torch_default":
+            module.reset_parameters()
+            return
+        init_kernel(module.weight, scheme)
+        if module.bias is not None:
+            init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        init.ones_(module.weight)
+        init.zeros_(module.bias)
+
+
+def kernel_penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor | None:
+    """Keras-style kernel regularisers: ``l1 * sum|W| + l2 * sum W**2`` over dense and conv kernels.
+
+    Biases and batch-norm parameters are not penalised, as in Keras' ``kernel_regularizer``.
+    """
+    if l1 == 0 and l2 == 0:
+        return None
+    total = None
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            term = 0.0
+            if l1:
+                term = term + l1 * module.weight.abs().sum()
+            if l2:
+                term = term + l2 * module.weight.pow(2).sum()
+            total = term if total is None else total + term
+    return total
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Spatial size after a conv or pooling layer ('same' as in Keras: ceil(size / stride))."""
+    if padding == "same":
+        return math.ceil(size / stride)
+    return (size - kernel) // stride + 1
+
+
+def conv_padding(kernel: int, stride: int, padding: str):
+    """Argument for ``nn.Conv2d(padding=...)`` that reproduces Keras' padding modes."""
+    if padding == "valid":
+        return 0
+    if kernel % 2 == 1:
+        return kernel // 2
+    return "same"  # even kernel, stride 1 only (checked by the config)
+
+
+def check_pixel_values(pixel_values: torch.Tensor, num_channels: int, image_size: int) -> None:
+    """Fail with a clear message on a batch the model cannot take."""
+    if not isinstance(pixel_values, torch.Tensor):
+        raise TypeError(f"pixel_values must be a torch.Tensor, got {type(pixel_values).__name__}")
+    if pixel_values.dim() != 4:
+        raise ValueError(
+            f"pixel_values must have shape (batch, {num_channels}, {image_size}, {image_size}), "
+            f"got {tuple(pixel_values.shape)}"
+        )
+    _, channels, height, width = pixel_values.shape
+    if channels != num_channels:
+        raise ValueError(
+            f"the model expects {num_channels} channel(s) (config.num_channels) but pixel_values has {channels}; "
+            "use the model's image processor to convert images"
+        )
+    if (height, width) != (image_size, image_size):
+        raise ValueError(
+            f"the model expects {image_size}x{image_size} images (config.image_size) but got {height}x{width}; "
+            "use the model's image processor to resize images"
+        )
+    if not pixel_values.is_floating_point():
+        raise TypeError(f"pixel_values must be floating point (normalised), got dtype {pixel_values.dtype}")
+
+
+def dense_stack(
+    in_features: int,
+    hidden_sizes: Sequence[int],
+    activation: str,
+    *,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> tuple[nn.Sequential, int]:
+    """Linear → [BatchNorm] → activation → [Dropout] for each hidden size; returns (stack, out_features)."""
+    layers: list[nn.Module] = []
+    for size in hidden_sizes:
+        layers.append(nn.Linear(in_features, size))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(size))
+        layers.append(get_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_features = size
+    return nn.Sequential(*layers), in_features
+
+
+class GaussianNoise(nn.Module):
+    """Adds N(0, stddev²) noise in training mode only, like Keras' ``GaussianNoise`` layer."""
+
+    def __init__(self, stddev: float):
+        super().__init__()
+        self.stddev = stddev
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.training and self.stddev > 0:
+            return hidden_states + torch.randn_like(hidden_states) * self.stddev
+        return hidden_states

@@ -1,0 +1,433 @@
+"""The one training engine of tinyvision, on top of Accelerate.
+
+A task brings a :class:`~tinyvision.training.steps.TrainStep` (its model(s), how a batch becomes a
+loss, what to measure) and :class:`~tinyvision.data.TensorDataset` splits; the engine does the rest:
+device placement, mixed precision, multi-process, gradient accumulation, per-epoch history,
+trackers, atomic ``checkpoint-{step}`` folders with exact resume, NaN guards and the final
+``save_pretrained``. It never looks inside a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler
+from tqdm.auto import tqdm
+
+from .steps import TrainStep
+from .tracking import build_trackers, write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+OPTIMIZERS = ("sgd", "adagrad", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("constant", "linear", "cosine", "one_cycle")
+CHECKPOINT_PREFIX = "checkpoint-"
+# What a field left at None means when neither a preset nor the task chose a value.
+ENGINE_DEFAULTS = {
+    "optimizer": "sgd", "learning_rate": 0.01, "num_train_epochs": 1, "per_device_train_batch_size": 32,
+    "momentum": 0.0, "weight_decay": 0.0, "lr_scheduler_type": "constant", "warmup_ratio": 0.0,
+}
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainingArguments:
+    """Arguments every task shares; the names follow transformers' and Accelerate's scripts."""
+
+    output_dir: str = field(default="outputs/run", metadata={"help": "Where checkpoints, history and the model go."})
+    seed: int = field(default=42, metadata={"help": "Seed for weights, shuffling and dropout."})
+    num_train_epochs: int | None = field(
+        default=None, metadata={"help": "Passes over the training set (default: the preset's or task's)."}
+    )
+    max_train_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
+    per_device_train_batch_size: int | None = field(
+        default=None, metadata={"help": "Batch size per process (default: the preset's or task's)."}
+    )
+    per_device_eval_batch_size: int = field(default=512, metadata={"help": "Evaluation batch size per process."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimizer step."})
+    optimizer: str | None = field(
+        default=None, metadata={"help": f"One of {', '.join(OPTIMIZERS)} (default: the preset's or task's)."}
+    )
+    learning_rate: float | None = field(
+        default=None, metadata={"help": "Peak learning rate (default: the preset's or task's)."}
+    )
+    momentum: float | None = field(default=None, metadata={"help": "SGD / RMSprop momentum (default 0, as Keras)."})
+    weight_decay: float | None = field(
+        default=None, metadata={"help": "Optimizer weight decay (default 0; decoupled for adamw)."}
+    )
+    adam_beta1: float = field(default=0.9, metadata={"help": "Adam's beta1."})
+    adam_beta2: float = field(default=0.999, metadata={"help": "Adam's beta2."})
+    lr_scheduler_type: str | None = field(
+        default=None, metadata={"help": f"One of {', '.join(SCHEDULERS)} (default constant)."}
+    )
+    warmup_ratio: float | None = field(default=None, metadata={"help": "Fraction of steps spent warming up (default 0)."})
+    max_grad_norm: float | None = field(default=None, metadata={"help": "Clip gradients to this norm."})
+    mixed_precision: str = field(default="no", metadata={"help": "no, fp16 or bf16 (Accelerate)."})
+    checkpointing_steps: str = field(
+        default="epoch", metadata={"help": "'epoch', 'no', or save every N optimizer steps."}
+    )
+    checkpoints_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "'latest' or a checkpoint folder to continue from."}
+    )
+    report_to: str = field(
+        default="none", metadata={"help": "Trackers: none, jsonl, tensorboard, trackio, wandb, all (comma-separated)."}
+    )
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch threads per process; default 1 on CPU (fastest for small models)."}
+    )
+    disable_tqdm: bool = field(default=False, metadata={"help": "Hide progress bars."})
+
+    def __post_init__(self):
+        self.validate()
+
+    def with_defaults(self, **defaults) -> TrainingArguments:
+        """A copy with every field that is still None filled from ``defaults`` (preset, then task)."""
+        values = asdict(self)
+        values.update({k: v for k, v in defaults.items() if values.get(k) is None})
+        return TrainingArguments(**values)
+
+    def validate(self) -> None:
+        """Check every field that is set; None means 'the task or preset decides'."""
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"`optimizer` must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_scheduler_type is not None and self.lr_scheduler_type not in SCHEDULERS:
+            raise ValueError(f"`lr_scheduler_type` must be one of {list(SCHEDULERS)}, got {self.lr_scheduler_type!r}")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate}")
+        for name in ("num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
+                     "gradient_accumulation_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)}")
+        if self.checkpointing_steps not in ("epoch", "no") and not str(self.checkpointing_steps).isdigit():
+            raise ValueError(f"`checkpointing_steps` must be 'epoch', 'no' or an integer, got {self.checkpointing_steps!r}")
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A permutation that depends only on (seed, epoch): resumes and processes agree on the order."""
+
+    def __init__(self, num_examples: int, seed: int):
+        self.num_examples = num_examples
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.num_examples, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.num_examples
+
+
+def _whole_batch(batch):
+    return batch
+
+
+def batch_loader(dataset, batch_size: int, sampler: Sampler) -> DataLoader:
+    """Whole batches sliced from in-memory tensors: torch calls ``dataset.__getitems__(indices)`` once
+    per batch (TensorDataset slices every column at once), so no per-example indexing or collation."""
+    return DataLoader(dataset, batch_sampler=BatchSampler(sampler, batch_size, drop_last=False),
+                      collate_fn=_whole_batch)
+
+
+def create_optimizer(name: str, params, args: TrainingArguments, **overrides) -> torch.optim.Optimizer:
+    options = {
+        "lr": args.learning_rate, "momentum": args.momentum, "weight_decay": args.weight_decay,
+        "betas": (args.adam_beta1, args.adam_beta2), **overrides,
+    }
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=options["lr"], momentum=options["momentum"],
+                               weight_decay=options["weight_decay"])
+    if name == "adagrad":
+        # Keras' Adagrad starts its accumulators at 0.1, torch's at 0; Keras' is what the seed tuned.
+        return torch.optim.Adagrad(params, lr=options["lr"], initial_accumulator_value=0.1, eps=1e-7,
+                                   weight_decay=options["weight_decay"])
+    if name == "adam":
+        return torch.optim.Adam(params, lr=options["lr"], betas=options["betas"], eps=1e-7,
+                                weight_decay=options["weight_decay"])
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=options["lr"], betas=options["betas"], weight_decay=options["weight_decay"])
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=options["lr"], momentum=options["momentum"], alpha=0.9, eps=1e-7,
+                                   weight_decay=options["weight_decay"])
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}")
+
+
+def create_scheduler(optimizer, args: TrainingArguments, num_training_steps: int):
+    warmup = int(args.warmup_ratio * num_training_steps)
+    if args.lr_scheduler_type == "one_cycle":
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lr, total_steps=max(num_training_steps, 1), pct_start=args.warmup_ratio or 0.25
+        )
+    from transformers import get_scheduler
+
+    name = "constant_with_warmup" if args.lr_scheduler_type == "constant" else args.lr_scheduler_type
+    return get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=num_training_steps)
+
+
+def list_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Finished checkpoints, oldest first (half-written ``.tmp`` folders are ignored)."""
+    folders = [
+        path for path in Path(output_dir).glob(f"{CHECKPOINT_PREFIX}*")
+        if path.is_dir() and path.name[len(CHECKPOINT_PREFIX):].isdigit() and (path / STATE_FILE).exists()
+    ]
+    return sorted(folders, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX):]))
+
+
+def default_num_threads(accelerator: Accelerator) -> int | None:
+    """Small models on CPU run fastest on one thread per process (measured: benchmarks/bench_training.py)."""
+    return 1 if accelerator.device.type == "cpu" else None
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]
+    metrics: dict
+    global_step: int
+
+
+class Engine:
+    """Trains one :class:`TrainStep` on in-memory datasets. See the module docstring."""
+
+    def __init__(self, step: TrainStep, args: TrainingArguments, train_dataset, eval_dataset=None, *,
+                 test_dataset=None, run_config: dict | None = None, accelerator: Accelerator | None = None):
+        self.step = step
+        self.args = args = args.with_defaults(**ENGINE_DEFAULTS)
+        self.train_dataset = train_dataset
+        self.eval_dataset = eval_dataset
+        self.test_dataset = test_dataset
+        self.run_config = run_config or {}
+        self.output_dir = Path(args.output_dir)
+        self.accelerator = accelerator or Accelerator(
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            mixed_precision=args.mixed_precision,
+            log_with=build_trackers(args.report_to, args.output_dir) or None,
+            project_dir=str(self.output_dir),
+        )
+        threads = args.num_threads or default_num_threads(self.accelerator)
+        if threads:
+            torch.set_num_threads(threads)
+        self.history: list[dict] = []
+        self.global_step = 0
+        self.on_step_end = None  # test hook: called with the global step after each optimizer step
+
+    # ----------------------------------------------------------------------------------- set-up
+    def _prepare(self):
+        args, accelerator = self.args, self.accelerator
+        set_seed(args.seed)
+        self.sampler = EpochShuffleSampler(len(self.train_dataset), args.seed)
+        train_loader = batch_loader(self.train_dataset, args.per_device_train_batch_size, self.sampler)
+        steps_per_epoch = math.ceil(
+            math.ceil(len(self.train_dataset) / (args.per_device_train_batch_size * accelerator.num_processes))
+            / args.gradient_accumulation_steps
+        )
+        total_steps = args.max_train_steps or steps_per_epoch * args.num_train_epochs
+        self.num_epochs = min(args.num_train_epochs, math.ceil(total_steps / max(steps_per_epoch, 1)))
+        self.total_steps = total_steps
+
+        for attribute in self.step.model_attributes:
+            setattr(self.step, attribute, accelerator.prepare(getattr(self.step, attribute)))
+        self.optimizers, self.schedulers = {}, {}
+        for name, params in self.step.parameter_groups().items():
+            overrides = dict(self.step.optimizer_overrides(name))
+            optimizer = create_optimizer(overrides.pop("optimizer", args.optimizer), params, args, **overrides)
+            # Accelerate steps a prepared scheduler once per process, hence the factor.
+            scheduler = create_scheduler(optimizer, args, total_steps * accelerator.num_processes)
+            self.optimizers[name], self.schedulers[name] = accelerator.prepare(optimizer, scheduler)
+        self.train_loader = accelerator.prepare(train_loader)
+        self.eval_loader = self._eval_loader(self.eval_dataset)
+
+    def _eval_loader(self, dataset):
+        if dataset is None or len(dataset) == 0:
+            return None
+        return self.accelerator.prepare(
+            batch_loader(dataset, self.args.per_device_eval_batch_size, SequentialSampler(range(len(dataset))))
+        )
+
+    # ------------------------------------------------------------------------------ checkpoints
+    def _resolve_resume(self) -> Path | None:
+        request = self.args.resume_from_checkpoint
+        if not request:
+            return None
+        if request == "latest":
+            checkpoints = list_checkpoints(self.output_dir)
+            if not checkpoints:
+                logger.warning("no checkpoint in %s; starting from scratch", self.output_dir)
+                return None
+            return checkpoints[-1]
+        path = Path(request)
+        if not (path / STATE_FILE).exists():
+            raise FileNotFoundError(f"{request} is not a finished tinyvision checkpoint (no {STATE_FILE} in it)")
+        return path
+
+    def save_checkpoint(self, epoch: int, batches_done: int, epoch_sums: dict, epoch_count: int) -> Path:
+        """Write ``checkpoint-{step}`` atomically: into a .tmp folder, then one rename."""
+        accelerator = self.accelerator
+        final = self.output_dir / f"{CHECKPOINT_PREFIX}{self.global_step}"
+        tmp = self.output_dir / f".{final.name}.tmp"
+        if accelerator.is_main_process and tmp.exists():
+            shutil.rmtree(tmp)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(tmp))
+        if accelerator.is_main_process:
+            state = {
+                "global_step": self.global_step, "epoch": epoch, "batches_done_in_epoch": batches_done,
+                "epoch_sums": {name: float(value) for name, value in epoch_sums.items()},
+                "epoch_count": epoch_count, "history": self.history, "args": asdict(self.args),
+            }
+            write_json_atomic(tmp / STATE_FILE, state)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            limit = self.args.checkpoints_total_limit
+            if limit:
+                for old in list_checkpoints(self.output_dir)[:-limit]:
+                    shutil.rmtree(old, ignore_errors=True)
+        accelerator.wait_for_everyone()
+        return final
+
+    # ------------------------------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self, loader=None, prefix: str = "eval") -> dict[str, float]:
+        """Per-example metrics gathered across processes, each example counted exactly once."""
+        loader = self.eval_loader if loader is None else loader
+        if loader is None:
+            return {}
+        for attribute in self.step.model_attributes:
+            getattr(self.step, attribute).eval()
+        gathered: dict[str, list[torch.Tensor]] = {}
+        for batch in loader:
+            values = self.step.eval_step(batch)
+            for name, tensor in self.accelerator.gather_for_metrics(values).items():
+                gathered.setdefault(name, []).append(tensor.detach().float().cpu())
+        merged = {name: torch.cat(tensors) for name, tensors in gathered.items()}
+        metrics = self.step.compute_metrics(merged)
+        metrics["num_examples"] = len(next(iter(merged.values()))) if merged else 0
+        return {f"{prefix}_{name}": value for name, value in metrics.items()}
+
+    # ---------------------------------------------------------------------------------- training
+    def train(self) -> TrainResult:
+        args, accelerator = self.args, self.accelerator
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare()
+        start_epoch, skip_batches, epoch_sums, epoch_count = 0, 0, {}, 0
+        resume = self._resolve_resume()
+        if resume is not None:
+            accelerator.load_state(str(resume))
+            state = json.loads((resume / STATE_FILE).read_text())
+            self.global_step, self.history = state["global_step"], state["history"]
+            start_epoch, skip_batches = state["epoch"], state["batches_done_in_epoch"]
+            epoch_sums = {name: torch.tensor(value, device=accelerator.device)
+                          for name, value in state["epoch_sums"].items()}
+            epoch_count = state["epoch_count"]
+            accelerator.print(f"resumed from {resume} at epoch {start_epoch}, step {self.global_step}")
+        if accelerator.log_with:
+            config = {**asdict(self.args), **self.run_config}
+            # Trackers such as TensorBoard's hparams take scalars only.
+            config = {k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v, default=str)
+                      for k, v in config.items()}
+            accelerator.init_trackers("tinyvision", config=config)
+
+        checkpoint_every = int(args.checkpointing_steps) if str(args.checkpointing_steps).isdigit() else None
+        progress = tqdm(total=self.total_steps, initial=self.global_step, desc="training",
+                        disable=args.disable_tqdm or not accelerator.is_local_main_process)
+        for epoch in range(start_epoch, self.num_epochs):
+            if self.global_step >= self.total_steps:
+                break
+            self.sampler.set_epoch(epoch)
+            epoch_start = time.perf_counter()
+            for batch_index, batch in enumerate(self.train_loader):
+                if batch_index < skip_batches:
+                    continue  # already trained on before the interruption
+                with accelerator.accumulate(*[getattr(self.step, a) for a in self.step.model_attributes]):
+                    logs = self.step.train_step(batch, self.optimizers, accelerator)
+                batch_size = len(next(iter(batch.values())))
+                for name, value in logs.items():
+                    epoch_sums[name] = epoch_sums.get(name, 0.0) + value.float() * batch_size
+                epoch_count += batch_size
+                if not accelerator.sync_gradients:
+                    continue
+                loss = logs["loss"]
+                if not torch.isfinite(loss):
+                    last = list_checkpoints(self.output_dir)
+                    raise TrainingDivergedError(
+                        f"loss is {loss.item()} at step {self.global_step + 1} (epoch {epoch + 1}); "
+                        f"stopping. Last good checkpoint: {last[-1] if last else 'none'}. "
+                        "Try a lower --learning_rate or --max_grad_norm."
+                    )
+                for scheduler in self.schedulers.values():
+                    scheduler.step()
+                self.global_step += 1
+                progress.update(1)
+                if self.on_step_end is not None:
+                    self.on_step_end(self.global_step)
+                if checkpoint_every and self.global_step % checkpoint_every == 0:
+                    self.save_checkpoint(epoch, batch_index + 1, epoch_sums, epoch_count)
+                if self.global_step >= self.total_steps:
+                    break
+            record = self._end_epoch(epoch, epoch_sums, epoch_count, time.perf_counter() - epoch_start)
+            progress.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith(("loss", "accuracy"))})
+            skip_batches, epoch_sums, epoch_count = 0, {}, 0
+            if args.checkpointing_steps == "epoch":
+                self.save_checkpoint(epoch + 1, 0, {}, 0)
+        progress.close()
+        return self._finish()
+
+    def _end_epoch(self, epoch: int, sums: dict, count: int, seconds: float) -> dict:
+        accelerator = self.accelerator
+        names = sorted(sums)
+        totals = accelerator.reduce(
+            torch.stack([torch.as_tensor(sums[n], device=accelerator.device, dtype=torch.float32) for n in names]
+                        + [torch.tensor(float(count), device=accelerator.device)]),
+            reduction="sum",
+        )
+        record = {"epoch": epoch + 1, "step": self.global_step}
+        record.update({f"train_{n}": (totals[i] / totals[-1]).item() for i, n in enumerate(names)})
+        record.update(self.evaluate())
+        record["learning_rate"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+        record["epoch_time_s"] = seconds
+        record["train_samples_per_second"] = totals[-1].item() / seconds if seconds else None
+        self.history.append(record)
+        if accelerator.is_main_process:
+            write_json_atomic(self.output_dir / "history.json", self.history)
+        accelerator.log(record, step=self.global_step)
+        return record
+
+    def _finish(self) -> TrainResult:
+        accelerator = self.accelerator
+        accelerator.wait_for_everyone()
+        metrics: dict = {}
+        if self.test_dataset is not None:
+            metrics.update(self.evaluate(self._eval_loader(self.test_dataset), prefix="test"))
+        if self.history:
+            metrics.update({k: v for k, v in self.history[-1].items() if k.startswith(("train_", "eval_"))})
+        metrics["global_step"] = self.global_step
+        metrics["epochs"] = len(self.history)
+        metrics["train_time_s"] = sum(record["epoch_time_s"] for record in self.history)
+        metrics["num_processes"] = accelerator.num_processes
+        self.step.save_pretrained(str(self.output_dir), accelerator)
+        if accelerator.is_main_process:
+            write_json_atomic(self.output_dir / "all_results.json", metrics)
+            write_json_atomic(self.output_dir / "history.json", self.history)
+            write_json_atomic(self.output_dir / "run_config.json",
+                              {"training_args": asdict(self.args), **self.run_config})
+        accelerator.end_training()
+        return TrainResult(self.history, metrics, self.global_step)

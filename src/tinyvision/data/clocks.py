@@ -114,20 +114,30 @@ def _lum(rgb: RGB) -> float:
     return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
 
 
+def _uniform(rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> float:
+    # scalar rng.random() is ~3x faster than rng.uniform(); style sampling makes ~60 draws per image
+    return low + (high - low) * rng.random()
+
+
 def _sample_color(rng: np.random.Generator, lo: float, hi: float, tint: float) -> RGB:
-    gray = rng.uniform(lo, hi)
-    rgb = np.clip(gray + rng.uniform(-tint, tint, 3), 0, 255)
-    return tuple(int(c) for c in rgb)
+    gray = _uniform(rng, lo, hi)
+    return tuple(int(min(255.0, max(0.0, gray + _uniform(rng, -tint, tint)))) for _ in range(3))
+
+
+def _pick(rng: np.random.Generator, options: list[str], weights: list[float] | None = None) -> str:
+    # rng.choice(p=...) is ~20x slower than this for a handful of options
+    cumulative = np.cumsum(weights if weights is not None else [1.0] * len(options))
+    return options[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
 
 
 def sample_style(rng: np.random.Generator) -> ClockStyle:
     """Draw a random style; every draw keeps the time readable."""
-    u = rng.uniform
+    u = functools.partial(_uniform, rng)
     light_dial = u() < 0.75
     dial = _sample_color(rng, 190, 255, 25) if light_dial else _sample_color(rng, 10, 70, 25)
     ink = _sample_color(rng, 0, 60, 20) if light_dial else _sample_color(rng, 195, 255, 20)
     hand = ink if u() < 0.6 else (_sample_color(rng, 0, 50, 40) if light_dial else _sample_color(rng, 200, 255, 30))
-    accent = tuple(int(c) for c in rng.integers(0, 256, 3))
+    accent = _sample_color(rng, 0, 255, 128)
     if abs(_lum(accent) - _lum(dial)) < 90:  # the accent may colour the 12 marker: keep it visible
         accent = ink
     rim_width = u(0.0, 0.1) if u() < 0.8 else 0.0
@@ -135,14 +145,14 @@ def sample_style(rng: np.random.Generator) -> ClockStyle:
     radius = u(0.62, 0.9)
     max_offset = max(0.0, min(0.08, 0.98 - radius * (1 + rim_width)))
     tilted = u() < 0.5
-    markers = str(rng.choice(["ticks", "dots", "numerals", "numerals_ticks", "cardinal"], p=[0.3, 0.15, 0.2, 0.2, 0.15]))
+    markers = _pick(rng, ["ticks", "dots", "numerals", "numerals_ticks", "cardinal"], [0.3, 0.15, 0.2, 0.2, 0.15])
     twelve_choices = ["triangle", "double_tick", "big_dot", "bar"]
     if markers in ("numerals", "numerals_ticks"):
         twelve_choices += ["numeral"] * 3
     minute_length = u(0.72, 0.92)
     minute_width = u(0.035, 0.07)
     return ClockStyle(
-        dial_shape=str(rng.choice(["circle", "rounded_square", "octagon", "hexagon"], p=[0.55, 0.2, 0.15, 0.1])),
+        dial_shape=_pick(rng, ["circle", "rounded_square", "octagon", "hexagon"], [0.55, 0.2, 0.15, 0.1]),
         dial_radius=radius,
         center_offset=(u(-max_offset, max_offset), u(-max_offset, max_offset)),
         rotation=u(0.0, 360.0),
@@ -150,13 +160,13 @@ def sample_style(rng: np.random.Generator) -> ClockStyle:
         squash=(u(0.85, 1.0), u(0.0, 180.0)) if tilted else (1.0, 0.0),
         background=_sample_color(rng, 0, 255, 40),
         background_gradient=(u(0, 80) if u() < 0.6 else 0.0, u(0.0, 360.0)),
-        clutter=int(rng.integers(0, 9)) if u() < 0.6 else 0,
+        clutter=int(u(0, 9)) if u() < 0.6 else 0,
         shadow=u(0.02, 0.08) if u() < 0.3 else 0.0,
         dial_color=dial,
         rim_color=rim,
         rim_width=rim_width,
         inner_ring=bool(u() < 0.3),
-        face_lines=int(rng.integers(1, 6)) if u() < 0.25 else 0,
+        face_lines=int(u(1, 6)) if u() < 0.25 else 0,
         ink_color=ink,
         accent_color=accent,
         markers=markers,
@@ -165,9 +175,9 @@ def sample_style(rng: np.random.Generator) -> ClockStyle:
         tick_length=u(0.07, 0.18),
         tick_width=u(0.02, 0.06),
         numeral_size=u(0.16, 0.26),
-        twelve_marker=str(rng.choice(twelve_choices)),
+        twelve_marker=_pick(rng, twelve_choices),
         hand_color=hand,
-        hand_shape=str(rng.choice(["line", "tapered", "arrow", "leaf"])),
+        hand_shape=_pick(rng, ["line", "tapered", "arrow", "leaf"]),
         hour_length=min(u(0.42, 0.62), 0.72 * minute_length),
         minute_length=minute_length,
         hour_width=max(minute_width * u(1.1, 1.8), 0.05),
@@ -222,23 +232,34 @@ def _image_angle(matrix: np.ndarray, dial_angle: float) -> float:
 def _radial(dial_angle, along, across) -> np.ndarray:
     """Points given along / across rays at ``dial_angle`` (scalar or [k]) on the dial: [..., 2] dial coordinates."""
     along, across = np.asarray(along, dtype=np.float64), np.asarray(across, dtype=np.float64)
-    a = np.radians(np.asarray(dial_angle, dtype=np.float64))
-    a = a.reshape(a.shape + (1,) * max(along.ndim, across.ndim))  # result shape: angles + points
+    a = np.radians(dial_angle)
+    a = np.reshape(a, np.shape(a) + (1,) * max(along.ndim, across.ndim))  # result shape: angles + points
     s, c = np.sin(a), np.cos(a)
-    return np.stack(np.broadcast_arrays(along * s + across * c, along * c - across * s), axis=-1)
+    points = np.empty(np.broadcast_shapes(a.shape, along.shape, across.shape) + (2,))
+    points[..., 0] = along * s + across * c
+    points[..., 1] = along * c - across * s
+    return points
 
 
 def _outline(shape: str, scale: float, n: int = 96) -> np.ndarray:
+    return scale * _unit_outline(shape, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _unit_outline(shape: str, n: int) -> np.ndarray:
     if shape == "circle":
         t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        return scale * np.stack([np.sin(t), np.cos(t)], axis=-1)
-    if shape == "rounded_square":  # superellipse |u|^5 + |v|^5 = 1
+        points = np.stack([np.sin(t), np.cos(t)], axis=-1)
+    elif shape == "rounded_square":  # superellipse |u|^5 + |v|^5 = 1
         t = np.linspace(0, 2 * np.pi, n, endpoint=False)
         s, c = np.sin(t), np.cos(t)
-        return scale * np.stack([np.sign(s) * np.abs(s) ** 0.4, np.sign(c) * np.abs(c) ** 0.4], axis=-1)
-    sides = {"octagon": 8, "hexagon": 6}[shape]
-    t = np.pi / sides + np.arange(sides) * 2 * np.pi / sides  # a flat edge on top; inradius 1
-    return scale / math.cos(np.pi / sides) * np.stack([np.sin(t), np.cos(t)], axis=-1)
+        points = np.stack([np.sign(s) * np.abs(s) ** 0.4, np.sign(c) * np.abs(c) ** 0.4], axis=-1)
+    else:
+        sides = {"octagon": 8, "hexagon": 6}[shape]
+        t = np.pi / sides + np.arange(sides) * 2 * np.pi / sides  # a flat edge on top; inradius 1
+        points = np.stack([np.sin(t), np.cos(t)], axis=-1) / math.cos(np.pi / sides)
+    points.flags.writeable = False
+    return points
 
 
 def _hand_outline(shape: str, length: float, width: float, tail: float) -> tuple[list, list]:
@@ -258,23 +279,14 @@ def _hand_outline(shape: str, length: float, width: float, tail: float) -> tuple
 # ---------------------------------------------------------------- drawing
 
 
-@functools.lru_cache(maxsize=64)
-def _font(px: int):
-    try:
-        return ImageFont.load_default(size=px)
-    except Exception:  # Pillow without FreeType: fall back to the fixed bitmap font
-        return None
+@functools.lru_cache(maxsize=128)
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=px)  # Pillow's bundled FreeType font (Pillow >= 10.1)
 
 
 @functools.lru_cache(maxsize=2048)
 def _glyph_mask(text: str, px: int, stroke: int) -> Image.Image:
     font = _font(px)
-    if font is None:
-        small = ImageFont.load_default()
-        left, top, right, bottom = small.getbbox(text)
-        mask = Image.new("L", (right - left, bottom - top), 0)
-        ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=small)
-        return mask.resize((max(1, round(mask.width * px / mask.height)), px), Image.BILINEAR)
     left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
     mask = Image.new("L", (right - left + 2, bottom - top + 2), 0)
     ImageDraw.Draw(mask).text((1 - left, 1 - top), text, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
@@ -309,11 +321,13 @@ class _Painter:
         w = width / 2
         self.polygons(_radial(dial_angles, [r0, r1, r1, r0], [offset - w, offset - w, offset + w, offset + w]), rgb)
 
-    def text(self, centre, text: str, px: int, rotation: float, rgb: RGB, stroke: int = 0):
-        mask = _glyph_mask(text, px, stroke).rotate(-rotation, resample=Image.BICUBIC, expand=True)
-        x, y = _project(self.matrix, centre)[0]
-        x0, y0 = round(x - mask.width / 2), round(y - mask.height / 2)
-        self.canvas.paste(self.ink(rgb), (x0, y0, x0 + mask.width, y0 + mask.height), mask)
+    def texts(self, centres: np.ndarray, texts: list[str], px: int, rotation: float, rgb: RGB, stroke: int = 0):
+        """Draw each text centred on its dial-coordinate point, turned with the dial."""
+        fill = self.ink(rgb)
+        for (x, y), text in zip(_project(self.matrix, centres).tolist(), texts):
+            mask = _glyph_mask(text, px, stroke).rotate(-rotation, resample=Image.BILINEAR, expand=True)
+            x0, y0 = round(x - mask.width / 2), round(y - mask.height / 2)
+            self.canvas.paste(fill, (x0, y0, x0 + mask.width, y0 + mask.height), mask)
 
 
 def _background(style: ClockStyle, size: int, mode: str) -> Image.Image:
@@ -391,17 +405,17 @@ def _draw_markers(paint: _Painter, style: ClockStyle, text_rotation: float, px_p
         px = max(6, round(style.numeral_size * px_per_radius))
         outer = min(r_in if style.markers == "numerals_ticks" else r_out, r_out - _twelve_marker_depth(style))
         r_num = outer - 0.65 * style.numeral_size
-        for hour in range(1, 13):
-            if hour == 12 and kind == "numeral":
-                big_px = round(px * 1.4)
-                centre = _radial(0.0, r_num - 0.2 * style.numeral_size, 0.0)
-                paint.text(centre, "12", big_px, text_rotation, style.accent_color, stroke=max(1, round(big_px / 14)))
-            else:
-                paint.text(_radial(30.0 * hour, r_num, 0.0), str(hour), px, text_rotation, ink)
+        numbered = list(range(1, 12 if kind == "numeral" else 13))
+        paint.texts(_radial(30.0 * np.array(numbered), r_num, 0.0), [str(h) for h in numbered], px, text_rotation, ink)
+        if kind == "numeral":
+            big_px = round(px * 1.4)
+            centre = _radial(0.0, r_num - 0.2 * style.numeral_size, 0.0)
+            paint.texts(centre, ["12"], big_px, text_rotation, style.accent_color, stroke=max(1, round(big_px / 14)))
 
 
 def _draw_hands(paint: _Painter, style: ClockStyle, hour_angle: float, minute_angle: float):
-    for angle, length, width in ((hour_angle, style.hour_length, style.hour_width), (minute_angle, style.minute_length, style.minute_width)):
+    hands = ((hour_angle, style.hour_length, style.hour_width), (minute_angle, style.minute_length, style.minute_width))
+    for angle, length, width in hands:
         along, across = _hand_outline(style.hand_shape, length, width, style.hand_tail)
         paint.polygons(_radial(angle, along, across), style.hand_color)
     paint.dots(np.zeros(2), style.cap_radius, style.hand_color)
@@ -412,21 +426,23 @@ def _draw_hands(paint: _Painter, style: ClockStyle, hour_angle: float, minute_an
 
 
 def _postprocess(image: Image.Image, style: ClockStyle, rng: np.random.Generator) -> Image.Image:
-    if style.glare > 0:
-        pixels = np.asarray(image, dtype=np.float32)
-        h, w = pixels.shape[:2]
-        d = rng.uniform(0, 2 * np.pi)
-        band = np.cos(d) * np.linspace(-1, 1, w)[None, :] + np.sin(d) * np.linspace(-1, 1, h)[:, None]
-        glow = style.glare * np.exp(-(((band - rng.uniform(-0.6, 0.6)) / rng.uniform(0.1, 0.3)) ** 2))
-        pixels = pixels + (glow[..., None] if pixels.ndim == 3 else glow)
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode=image.mode)
+    """Blur, then glare and sensor noise in one pass (glare is smooth, so blurring it first changes nothing)."""
     if style.blur > 0:
         image = image.filter(ImageFilter.GaussianBlur(style.blur))
+    if style.glare <= 0 and style.noise <= 0:
+        return image
+    pixels = np.asarray(image, dtype=np.float32)
+    h, w = pixels.shape[:2]
+    extra = np.zeros((h, w), dtype=np.float32)
+    if style.glare > 0:
+        d = rng.uniform(0, 2 * np.pi)
+        xs, ys = np.linspace(-1, 1, w, dtype=np.float32), np.linspace(-1, 1, h, dtype=np.float32)
+        band = np.cos(d) * xs[None, :] + np.sin(d) * ys[:, None]
+        extra += style.glare * np.exp(-(((band - rng.uniform(-0.6, 0.6)) / rng.uniform(0.1, 0.3)) ** 2))
     if style.noise > 0:
-        pixels = np.asarray(image, dtype=np.float32)
-        pixels = pixels + style.noise * rng.standard_normal(pixels.shape, dtype=np.float32)
-        image = Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), mode=image.mode)
-    return image
+        extra = extra + style.noise * rng.standard_normal((h, w), dtype=np.float32)
+    pixels = pixels + (extra[..., None] if pixels.ndim == 3 else extra)
+    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), mode=image.mode)
 
 
 # ---------------------------------------------------------------- public rendering API
@@ -495,7 +511,16 @@ def render_clock_with_labels(
     return image, labels
 
 
-def render_clock(hour: int, minute: int, *, size: int = 150, seed=None, rng=None, style=None, mode: str = "L") -> Image.Image:
+def render_clock(
+    hour: int,
+    minute: int,
+    *,
+    size: int = 150,
+    seed=None,
+    rng: np.random.Generator | None = None,
+    style: ClockStyle | None = None,
+    mode: str = "L",
+) -> Image.Image:
     """Render one clock image; see :func:`render_clock_with_labels`."""
     return render_clock_with_labels(hour, minute, size=size, seed=seed, rng=rng, style=style, mode=mode)[0]
 
@@ -514,59 +539,59 @@ def _render_range(job: tuple[int, int, int, int, str, bool]):
         labels[row] = (hour, minute, *(angles[name] for name in LABEL_NAMES))
         if as_png:
             buffer = io.BytesIO()
-            image.save(buffer, format="PNG", compress_level=1)
+            image.save(buffer, format="PNG", compress_level=1)  # level 1: ~2x faster than 6, ~7% larger
             images.append(buffer.getvalue())
         else:
             images.append(np.asarray(image))
-    return (images if as_png else np.stack(images)), labels
+    return start, (images if as_png else np.stack(images)), labels
 
 
 def _generate(n: int, size: int, seed: int, num_proc: int | None, mode: str, as_png: bool):
+    """Yield ``(start, images, labels)`` chunks covering indices 0..n-1, in order."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
     num_proc = max(1, num_proc or os.cpu_count() or 1)
     chunk = max(1, min(256, math.ceil(n / (num_proc * 4))))
     jobs = [(start, min(start + chunk, n), seed, size, mode, as_png) for start in range(0, n, chunk)]
     if num_proc == 1 or len(jobs) <= 1:
-        return [_render_range(job) for job in jobs]
+        yield from map(_render_range, jobs)
+        return
     # fork keeps start-up cheap and works when this module was loaded from a file path
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     with context.Pool(min(num_proc, len(jobs))) as pool:
-        return pool.map(_render_range, jobs, chunksize=1)
-
-
-def _split_labels(labels: np.ndarray) -> dict[str, np.ndarray]:
-    out = {"hour": labels[:, 0].astype(np.int64), "minute": labels[:, 1].astype(np.int64)}
-    out.update({name: labels[:, 2 + k].astype(np.float32) for k, name in enumerate(LABEL_NAMES)})
-    return out
+        yield from pool.imap(_render_range, jobs)
 
 
 def make_clock_arrays(
     n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L"
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Render ``n`` random clocks as uint8 arrays ``[n, size, size]`` (``[..., 3]`` for RGB).
+    """Render ``n`` random clocks as uint8 arrays ``[n, size, size]`` (``[n, size, size, 3]`` for RGB).
 
     Returns ``(images, labels)`` with labels ``hour``/``minute`` (int64) and the three angles
     (float32 degrees). Image i depends only on ``(seed, i)``, never on ``num_proc``.
     """
-    parts = _generate(n, size, seed, num_proc, mode, as_png=False)
-    shape = (0, size, size) + ((3,) if mode == "RGB" else ())
-    images = np.concatenate([p[0] for p in parts]) if parts else np.zeros(shape, np.uint8)
-    labels = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 5))
+    images = np.empty((n, size, size) + ((3,) if mode == "RGB" else ()), dtype=np.uint8)
+    labels = np.empty((n, 5), dtype=np.float64)
+    for start, chunk_images, chunk_labels in _generate(n, size, seed, num_proc, mode, as_png=False):
+        images[start : start + len(chunk_images)] = chunk_images
+        labels[start : start + len(chunk_labels)] = chunk_labels
     return images, _split_labels(labels)
 
 
 def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L"):
-    """A ``datasets.Dataset`` of ``n`` random clocks (PNG-encoded), same images as :func:`make_clock_arrays`.
+    """A ``datasets.Dataset`` of ``n`` random clocks, PNG-encoded; the pixels equal :func:`make_clock_arrays`'.
 
     Columns: ``image`` (Image), ``hour`` (int64, 0..11), ``minute`` (int64, 0..59),
     ``dial_rotation``, ``hour_hand_angle``, ``minute_hand_angle`` (float32 degrees).
     """
     import datasets
 
-    parts = _generate(n, size, seed, num_proc, mode, as_png=True)
-    pngs = [png for part in parts for png in part[0]]
-    labels = _split_labels(np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 5)))
+    pngs, labels = [], np.empty((n, 5), dtype=np.float64)
+    for start, chunk_pngs, chunk_labels in _generate(n, size, seed, num_proc, mode, as_png=True):
+        pngs.extend({"bytes": png, "path": None} for png in chunk_pngs)
+        labels[start : start + len(chunk_labels)] = chunk_labels
     features = datasets.Features(
         {
             "image": datasets.Image(),
@@ -580,5 +605,11 @@ def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int 
         f"make_clock_dataset(n={n}, size={size}, seed={seed}, mode={mode!r})",
         features=features,
     )
-    columns = {"image": [{"bytes": png, "path": None} for png in pngs], **{k: v.tolist() for k, v in labels.items()}}
+    columns = {"image": pngs, **{name: column.tolist() for name, column in _split_labels(labels).items()}}
     return datasets.Dataset.from_dict(columns, features=features, info=info)
+
+
+def _split_labels(labels: np.ndarray) -> dict[str, np.ndarray]:
+    columns = {"hour": labels[:, 0].astype(np.int64), "minute": labels[:, 1].astype(np.int64)}
+    columns.update({name: labels[:, 2 + k].astype(np.float32) for k, name in enumerate(LABEL_NAMES)})
+    return columns

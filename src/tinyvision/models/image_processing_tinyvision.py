@@ -7,6 +7,7 @@ the same function, so a PIL image and the training path give the same tensor for
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,15 +23,18 @@ def normalize_uint8(images: torch.Tensor, mean: Sequence[float], std: Sequence[f
     """uint8 (batch, channels, height, width) → float32 ``(x / 255 - mean) / std`` per channel."""
     if images.dtype != torch.uint8:
         raise TypeError(f"expected uint8 images, got {images.dtype}")
-    mean_t = torch.tensor(mean, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float32, device=images.device).view(1, -1, 1, 1)
-    return (images.float() / 255.0 - mean_t) / std_t
+    # One fused multiply-add: x * (1 / (255 std)) - mean / std.
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=torch.float32).view(1, -1, 1, 1)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std)], dtype=torch.float32).view(1, -1, 1, 1)
+    return torch.addcmul(shift.to(images.device), images.float(), scale.to(images.device))
 
 
 def to_pil(image) -> Image.Image:
-    """Accept a PIL image, an HxW / HxWxC uint8 array or a CxHxW / HxWxC tensor."""
+    """Accept a PIL image, encoded bytes, an HxW / HxWxC uint8 array or a CxHxW / HxWxC tensor."""
     if isinstance(image, Image.Image):
         return image
+    if isinstance(image, (bytes, bytearray)):
+        return Image.open(io.BytesIO(image))
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
         if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[-1] not in (1, 3, 4):
@@ -104,7 +108,10 @@ class TinyVisionImageProcessor(BaseImageProcessor):
 
     def to_uint8(self, image) -> torch.Tensor:
         """One image → uint8 tensor (channels, height, width) at the model's size and mode."""
-        image = convert_mode(to_pil(image), self.num_channels)
+        try:
+            image = convert_mode(to_pil(image), self.num_channels)
+        except OSError as error:  # truncated or undecodable files surface here, when pixels are read
+            raise ValueError(f"could not read the image: {error}") from error
         target = (self.size["width"], self.size["height"])
         if image.size != target:
             image = image.resize(target, resample=self.resample)

@@ -9,6 +9,7 @@ trackers, atomic ``checkpoint-{step}`` folders with exact resume, NaN guards and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -18,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import accelerate.optimizer
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
@@ -28,6 +30,12 @@ from .steps import TrainStep
 from .tracking import build_trackers, write_json_atomic
 
 logger = logging.getLogger(__name__)
+
+# accelerate's AcceleratedOptimizer.step asks importlib whether `lomo_optim` is installed, twice per
+# step, uncached: 0.65 ms a step, a quarter of a small MLP's step on CPU (benchmarks/bench_training.py).
+# Installed packages do not change during a run, so the answer is cached.
+if not hasattr(accelerate.optimizer.is_lomo_available, "cache_info"):
+    accelerate.optimizer.is_lomo_available = functools.lru_cache(maxsize=None)(accelerate.optimizer.is_lomo_available)
 
 OPTIMIZERS = ("sgd", "adagrad", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("constant", "linear", "cosine", "one_cycle")
@@ -171,7 +179,10 @@ def create_optimizer(name: str, params, args: TrainingArguments, **overrides) ->
 
 
 def create_scheduler(optimizer, args: TrainingArguments, num_training_steps: int):
+    """The learning-rate schedule, or None for a constant rate (nothing to step)."""
     warmup = int(args.warmup_ratio * num_training_steps)
+    if args.lr_scheduler_type == "constant" and warmup == 0:
+        return None
     if args.lr_scheduler_type == "one_cycle":
         max_lr = [group["lr"] for group in optimizer.param_groups]
         return torch.optim.lr_scheduler.OneCycleLR(
@@ -251,7 +262,9 @@ class Engine:
             optimizer = create_optimizer(overrides.pop("optimizer", args.optimizer), params, args, **overrides)
             # Accelerate steps a prepared scheduler once per process, hence the factor.
             scheduler = create_scheduler(optimizer, args, total_steps * accelerator.num_processes)
-            self.optimizers[name], self.schedulers[name] = accelerator.prepare(optimizer, scheduler)
+            self.optimizers[name] = accelerator.prepare(optimizer)
+            if scheduler is not None:
+                self.schedulers[name] = accelerator.prepare(scheduler)
         self.train_loader = accelerator.prepare(train_loader)
         self.eval_loader = self._eval_loader(self.eval_dataset)
 
@@ -352,7 +365,11 @@ class Engine:
         for epoch in range(start_epoch, self.num_epochs):
             if self.global_step >= self.total_steps:
                 break
-            self.sampler.set_epoch(epoch)
+            # Through the prepared loader: Accelerate re-sets the sampler's epoch from its own counter,
+            # which restarts at 0 after a resume.
+            self.train_loader.set_epoch(epoch)
+            for attribute in self.step.model_attributes:
+                getattr(self.step, attribute).train()
             epoch_start = time.perf_counter()
             for batch_index, batch in enumerate(self.train_loader):
                 if batch_index < skip_batches:

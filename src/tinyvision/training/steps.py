@@ -30,7 +30,9 @@ class TrainStep:
         return {}
 
     def train_step(self, batch: dict, optimizers: dict, accelerator) -> dict[str, torch.Tensor]:
-        """Forward, backward and step; return detached scalar metrics (must include ``loss``)."""
+        """Forward, backward and step; return detached scalar metrics (must include ``loss``).
+
+        The engine has put the models in training mode at the start of the epoch."""
         raise NotImplementedError
 
     def eval_step(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -52,7 +54,9 @@ def optimizer_step(loss: torch.Tensor, optimizer, accelerator, parameters=None, 
     if max_grad_norm and accelerator.sync_gradients and parameters is not None:
         accelerator.clip_grad_norm_(parameters, max_grad_norm)
     optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    if accelerator.sync_gradients:
+        # Straight to the torch optimizer: Accelerate's zero_grad wrapper inspects its signature every call.
+        getattr(optimizer, "optimizer", optimizer).zero_grad(set_to_none=True)
 
 
 class SupervisedStep(TrainStep):
@@ -73,7 +77,6 @@ class SupervisedStep(TrainStep):
         return {}
 
     def train_step(self, batch, optimizers, accelerator):
-        self.model.train()
         inputs = self.model_inputs(batch, training=True)
         outputs = self.model(**inputs)
         optimizer_step(outputs.loss, optimizers["model"], accelerator, self.model.parameters(), self.max_grad_norm)

@@ -1,0 +1,64 @@
+"""Shared fixtures: small datasets made on the spot (tests never need ../shared or the Hub)."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+LABELS = ["left", "middle", "right", "top"]
+
+
+def pattern_images(num_examples: int, size: int = 12, channels: int = 1, seed: int = 0):
+    """A learnable toy task: class k puts a bright blob in region k of a noisy image."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(LABELS), num_examples)
+    images = rng.integers(0, 60, (num_examples, size, size, channels), dtype=np.uint8)
+    half = size // 2
+    regions = [(slice(None), slice(0, half)), (slice(half // 2, half + half // 2), slice(half // 2, half + half // 2)),
+               (slice(None), slice(half, None)), (slice(0, half), slice(None))]
+    for image, label in zip(images, labels):
+        rows, cols = regions[label]
+        image[rows, cols] = np.clip(image[rows, cols].astype(int) + 150, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def write_image_dataset(folder, *, num_train=96, num_test=40, size=12, channels=1, image_column="image"):
+    """A Hub-style parquet folder (train/test) with an Image column and a ClassLabel column."""
+    import datasets
+
+    features = datasets.Features({image_column: datasets.Image(), "label": datasets.ClassLabel(names=LABELS)})
+    for split, n, seed in (("train", num_train, 0), ("test", num_test, 1)):
+        images, labels = pattern_images(n, size, channels, seed)
+        rows = []
+        for image in images:
+            buffer = io.BytesIO()
+            Image.fromarray(image[..., 0] if channels == 1 else image).save(buffer, format="PNG")
+            rows.append({"bytes": buffer.getvalue(), "path": None})
+        dataset = datasets.Dataset.from_dict({image_column: rows, "label": labels.tolist()}, features=features)
+        dataset.to_parquet(str(folder / f"{split}-00000-of-00001.parquet"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_dir(tmp_path_factory):
+    return write_image_dataset(tmp_path_factory.mktemp("tiny_gray"))
+
+
+@pytest.fixture(scope="session")
+def tiny_rgb_dataset_dir(tmp_path_factory):
+    return write_image_dataset(tmp_path_factory.mktemp("tiny_rgb"), channels=3, image_column="img")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+    yield

@@ -37,7 +37,7 @@ def _forward_backward(model):
 # ---------------------------------------------------------------------------------- validation
 def test_seed_literal_valid_padding_is_rejected_naming_layer_and_sizes():
     with pytest.raises(ValueError, match=r"conv layer 5 .*kernel 3x3.*1x1 input"):
-        CNNConfig(conv_padding="valid")
+        CNNConfig(padding="valid")
 
 
 def test_default_cnn_geometry_matches_the_seed_with_same_padding():
@@ -48,7 +48,7 @@ def test_default_cnn_geometry_matches_the_seed_with_same_padding():
 
 
 def test_per_layer_padding_and_pool_geometry():
-    config = CNNConfig(conv_padding=["valid", "same", "same", "same", "same"])
+    config = CNNConfig(padding=["valid", "same", "same", "same", "same"])
     assert config.feature_map_size == 2  # 28 → 22 → 11 → 5 → 2
     with pytest.raises(ValueError, match="pooling after conv layer 2"):
         CNNConfig(image_size=4, conv_filters=[2, 2], conv_kernel_sizes=[3, 3], conv_strides=[1, 1],
@@ -66,9 +66,9 @@ def test_per_layer_padding_and_pool_geometry():
         (MLPConfig, {"num_channels": 2}, "num_channels"),
         (CNNConfig, {"fc_activation": "softmax"}, "fc_activation"),
         (CNNConfig, {"conv_kernel_sizes": [3, 3]}, "conv_kernel_sizes"),
-        (CNNConfig, {"conv_padding": "full"}, "conv_padding"),
+        (CNNConfig, {"padding": "full"}, "padding"),
         (CNNConfig, {"pool_type": "min"}, "pool_type"),
-        (CNNConfig, {"conv_padding": ["same"] * 4}, "conv_padding"),
+        (CNNConfig, {"padding": ["same"] * 4}, "padding"),
     ],
 )
 def test_impossible_configs_fail_at_construction_naming_the_field(config_class, kwargs, field):
@@ -92,7 +92,7 @@ AXES = (
     + [("cnn", {"initializer": i}) for i in INITIALIZERS]
     + [("cnn", {"batch_norm": True}), ("cnn", {"l1": 1e-4}), ("cnn", {"l2": 1e-3}), ("cnn", {"dropout": 0.0}),
        ("cnn", {"fc_hidden_sizes": []}), ("cnn", {"fc_hidden_sizes": [16, 16, 16]}), ("cnn", {"pool_type": "avg"}),
-       ("cnn", {"conv_strides": [2, 1]}), ("cnn", {"conv_padding": ["valid", "same"]}), ("cnn", {"num_channels": 3})]
+       ("cnn", {"conv_strides": [2, 1]}), ("cnn", {"padding": ["valid", "same"]}), ("cnn", {"num_channels": 3})]
 )
 
 

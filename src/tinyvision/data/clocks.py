@@ -26,7 +26,13 @@ widths (hour hand always clearly shorter), an optional thin second hand as a dis
 background tone and gradient, clutter shapes around the dial, faint lines on the face, glare,
 blur, noise and mild perspective. ``clean_style`` is a plain black-on-white dial for tests.
 Drawing happens at ``SUPERSAMPLE`` times the output size and is box-downsampled, so edges are
-anti-aliased. The same (hour, minute, seed) always gives byte-identical images.
+anti-aliased. Every shape is projected through one homography (rotation, offset, tilt); numeral
+glyphs are turned with the dial but, being text, not warped by the tilt.
+
+Determinism: the same (hour, minute, seed) always gives byte-identical images, and image i of
+``make_clock_arrays`` / ``make_clock_dataset`` depends only on ``np.random.default_rng([seed, i])``
+(time, then style), so results do not depend on ``num_proc``. Bump ``GENERATOR_VERSION`` whenever
+a change alters any pixel or label for a given seed.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
     Args:
         image_size, num_channels: input geometry.
         conv_filters, conv_kernel_sizes, conv_strides: one entry per conv layer.
-        conv_padding: 'same' or 'valid', for every layer or one value per layer.
+        padding: 'same' or 'valid', for every layer or one value per layer.
         pool_after: one bool per conv layer; pool_type 'max' or 'avg'; pool_size and pool_stride.
         activation: activation of the conv layers; fc_activation: of the dense part (defaults to
             ``activation``), which the seed varies on its own.
@@ -127,7 +127,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         conv_filters: Sequence[int] = (64, 128, 128, 256, 256),
         conv_kernel_sizes: Sequence[int] = (7, 3, 3, 3, 3),
         conv_strides: Sequence[int] = (1, 1, 1, 1, 1),
-        conv_padding: str | Sequence[str] = "same",
+        padding: str | Sequence[str] = "same",
         pool_after: Sequence[bool] = (True, False, True, False, True),
         pool_type: str = "max",
         pool_size: int = 2,
@@ -148,7 +148,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         self.conv_filters = list(conv_filters)
         self.conv_kernel_sizes = list(conv_kernel_sizes)
         self.conv_strides = list(conv_strides)
-        self.conv_padding = conv_padding if isinstance(conv_padding, str) else list(conv_padding)
+        self.padding = padding if isinstance(padding, str) else list(padding)
         self.pool_after = [bool(flag) for flag in pool_after]
         self.pool_type = pool_type
         self.pool_size = pool_size
@@ -177,18 +177,18 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
                 raise ValueError(
                     f"`{name}` has {len(getattr(self, name))} entries but `conv_filters` has {n}: give one per conv layer"
                 )
-        if not isinstance(self.conv_padding, str) and len(self.conv_padding) != n:
-            raise ValueError(f"`conv_padding` has {len(self.conv_padding)} entries but there are {n} conv layers")
+        if not isinstance(self.padding, str) and len(self.padding) != n:
+            raise ValueError(f"`padding` has {len(self.padding)} entries but there are {n} conv layers")
         for padding in self.paddings:
-            check_choice("conv_padding", padding, PADDINGS)
+            check_choice("padding", padding, PADDINGS)
         self.feature_map_size  # walks the geometry and raises on an impossible one
 
     @property
     def paddings(self) -> list[str]:
         """The padding of each conv layer."""
-        if isinstance(self.conv_padding, str):
-            return [self.conv_padding] * len(self.conv_filters)
-        return list(self.conv_padding)
+        if isinstance(self.padding, str):
+            return [self.padding] * len(self.conv_filters)
+        return list(self.padding)
 
     @property
     def feature_map_size(self) -> int:
@@ -204,7 +204,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
                 raise ValueError(
                     f"conv layer {index} (kernel {kernel}x{kernel}, padding 'valid') gets a {size}x{size} input: "
                     f"the feature map shrank below the kernel (image_size={self.image_size}); "
-                    "use conv_padding='same', a larger image_size or fewer layers"
+                    "use padding='same', a larger image_size or fewer layers"
                 )
             size = conv_output_size(size, kernel, stride, padding)
             if pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -98,8 +99,19 @@ def resolve_recipe(args: ClassifierArguments, training_args: TrainingArguments):
     return family, config_overrides, training_args
 
 
+def check_config_fields(config_class, overrides: dict) -> None:
+    """transformers configs keep unknown keyword arguments silently; a typo must not train the default."""
+    known = set(inspect.signature(config_class.__init__).parameters) | {"id2label", "label2id", "num_labels"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown {config_class.__name__} field(s) {unknown}; valid fields: {sorted(known - {'self', 'kwargs'})}"
+        )
+
+
 def build_classifier(family: str, data: ImageClassificationData, config_overrides: dict):
     config_class, model_class = MODEL_FAMILIES[family]
+    check_config_fields(config_class, config_overrides)
     config = config_class(
         **{
             "image_size": data.image_size,

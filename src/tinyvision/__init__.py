@@ -4,6 +4,8 @@ Importing the package registers every model family with the transformers Auto cl
 """
 
 from .models import (
+    ClockReader,
+    ClockReaderConfig,
     CNNConfig,
     CNNForImageClassification,
     MLPConfig,
@@ -17,6 +19,8 @@ __version__ = "0.1.0"
 register_auto_classes()
 
 __all__ = [
+    "ClockReader",
+    "ClockReaderConfig",
     "CNNConfig",
     "CNNForImageClassification",
     "MLPConfig",

@@ -9,14 +9,19 @@ into the folder, so it also loads with ``trust_remote_code=True`` where tinyvisi
 from __future__ import annotations
 
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models import (
+    ClockReader,
+    ClockReaderConfig,
     CNNConfig,
     CNNForImageClassification,
     MLPConfig,
     MLPForImageClassification,
     TinyVisionImageProcessor,
 )
+from .models.configuration_clock import PIPELINE_TASK
+from .models.pipeline_clock import ClockReadingPipeline
 
 # (config, model, the Auto class its auto_map entry names, further Auto classes to register with)
 IMAGE_CLASSIFIERS = (
@@ -39,4 +44,13 @@ def register_auto_classes() -> None:
         AutoImageProcessor.register(config_class, slow_image_processor_class=TinyVisionImageProcessor, exist_ok=True)
         config_class.register_for_auto_class()
         model_class.register_for_auto_class("AutoModelForImageClassification")
+    # Task 2: the clock reader (AutoModel) and its "clock-reading" pipeline. Saved folders also carry
+    # pipeline_clock.py and a custom_pipelines entry, for Pythons without tinyvision.
+    AutoConfig.register(ClockReaderConfig.model_type, ClockReaderConfig, exist_ok=True)
+    AutoModel.register(ClockReaderConfig, ClockReader, exist_ok=True)
+    AutoImageProcessor.register(ClockReaderConfig, slow_image_processor_class=TinyVisionImageProcessor, exist_ok=True)
+    ClockReaderConfig.register_for_auto_class()
+    ClockReader.register_for_auto_class("AutoModel")
+    PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=ClockReadingPipeline, pt_model=AutoModel,
+                                        type="image")
     _registered = True

@@ -7,6 +7,7 @@ the same function, so a PIL image and the training path give the same tensor for
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 
@@ -23,10 +24,16 @@ def normalize_uint8(images: torch.Tensor, mean: Sequence[float], std: Sequence[f
     """uint8 (batch, channels, height, width) → float32 ``(x / 255 - mean) / std`` per channel."""
     if images.dtype != torch.uint8:
         raise TypeError(f"expected uint8 images, got {images.dtype}")
-    # One fused multiply-add: x * (1 / (255 std)) - mean / std.
+    shift, scale = _affine(tuple(mean), tuple(std), images.device)
+    return torch.addcmul(shift, images.float(), scale)
+
+
+@functools.lru_cache(maxsize=32)
+def _affine(mean: tuple, std: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x / 255 - mean) / std as one fused multiply-add: x * 1/(255 std) + (-mean/std)."""
     scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=torch.float32).view(1, -1, 1, 1)
     shift = torch.tensor([-m / s for m, s in zip(mean, std)], dtype=torch.float32).view(1, -1, 1, 1)
-    return torch.addcmul(shift.to(images.device), images.float(), scale.to(images.device))
+    return shift.to(device), scale.to(device)
 
 
 def to_pil(image) -> Image.Image:

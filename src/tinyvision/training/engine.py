@@ -208,6 +208,40 @@ def default_num_threads(accelerator: Accelerator) -> int | None:
     return 1 if accelerator.device.type == "cpu" else None
 
 
+class RunningSums:
+    """Batch-size-weighted sums of the step metrics over an epoch: one tensor op per step."""
+
+    def __init__(self, names=(), total=None, count: int = 0):
+        self.names, self.total, self.count = tuple(names), total, count
+
+    def add(self, logs: dict, batch_size: int) -> None:
+        values = torch.stack([value.detach().float() for value in logs.values()]) * batch_size
+        if self.total is None:
+            self.names, self.total = tuple(logs), values
+        elif tuple(logs) != self.names:
+            raise ValueError(f"train_step returned metrics {tuple(logs)} after {self.names}: keep them fixed")
+        else:
+            self.total += values
+        self.count += batch_size
+
+    def means(self, accelerator) -> dict[str, float]:
+        """Means over every example seen by every process."""
+        if self.total is None:
+            return {}
+        count = torch.tensor([float(self.count)], device=self.total.device)
+        totals = accelerator.reduce(torch.cat([self.total, count]), reduction="sum")
+        return {name: (totals[i] / totals[-1]).item() for i, name in enumerate(self.names)}
+
+    def state_dict(self) -> dict:
+        return {"names": list(self.names), "count": self.count,
+                "total": None if self.total is None else self.total.tolist()}
+
+    @classmethod
+    def from_state_dict(cls, state: dict, device) -> RunningSums:
+        total = None if state["total"] is None else torch.tensor(state["total"], device=device)
+        return cls(state["names"], total, state["count"])
+
+
 @dataclass
 class TrainResult:
     history: list[dict]
@@ -239,6 +273,9 @@ class Engine:
         self.history: list[dict] = []
         self.global_step = 0
         self.on_step_end = None  # test hook: called with the global step after each optimizer step
+
+    def _models(self) -> list:
+        return [getattr(self.step, attribute) for attribute in self.step.model_attributes]
 
     # ----------------------------------------------------------------------------------- set-up
     def _prepare(self):
@@ -291,7 +328,7 @@ class Engine:
             raise FileNotFoundError(f"{request} is not a finished tinyvision checkpoint (no {STATE_FILE} in it)")
         return path
 
-    def save_checkpoint(self, epoch: int, batches_done: int, epoch_sums: dict, epoch_count: int) -> Path:
+    def save_checkpoint(self, epoch: int, batches_done: int, running: RunningSums) -> Path:
         """Write ``checkpoint-{step}`` atomically: into a .tmp folder, then one rename."""
         accelerator = self.accelerator
         final = self.output_dir / f"{CHECKPOINT_PREFIX}{self.global_step}"
@@ -303,8 +340,7 @@ class Engine:
         if accelerator.is_main_process:
             state = {
                 "global_step": self.global_step, "epoch": epoch, "batches_done_in_epoch": batches_done,
-                "epoch_sums": {name: float(value) for name, value in epoch_sums.items()},
-                "epoch_count": epoch_count, "history": self.history, "args": asdict(self.args),
+                "running_sums": running.state_dict(), "history": self.history, "args": asdict(self.args),
             }
             write_json_atomic(tmp / STATE_FILE, state)
             if final.exists():
@@ -324,8 +360,8 @@ class Engine:
         loader = self.eval_loader if loader is None else loader
         if loader is None:
             return {}
-        for attribute in self.step.model_attributes:
-            getattr(self.step, attribute).eval()
+        for model in self._models():
+            model.eval()
         gathered: dict[str, list[torch.Tensor]] = {}
         for batch in loader:
             values = self.step.eval_step(batch)
@@ -341,16 +377,14 @@ class Engine:
         args, accelerator = self.args, self.accelerator
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._prepare()
-        start_epoch, skip_batches, epoch_sums, epoch_count = 0, 0, {}, 0
+        start_epoch, skip_batches, running = 0, 0, RunningSums()
         resume = self._resolve_resume()
         if resume is not None:
             accelerator.load_state(str(resume))
             state = json.loads((resume / STATE_FILE).read_text())
             self.global_step, self.history = state["global_step"], state["history"]
             start_epoch, skip_batches = state["epoch"], state["batches_done_in_epoch"]
-            epoch_sums = {name: torch.tensor(value, device=accelerator.device)
-                          for name, value in state["epoch_sums"].items()}
-            epoch_count = state["epoch_count"]
+            running = RunningSums.from_state_dict(state["running_sums"], accelerator.device)
             accelerator.print(f"resumed from {resume} at epoch {start_epoch}, step {self.global_step}")
         if accelerator.log_with:
             config = {**asdict(self.args), **self.run_config}
@@ -368,18 +402,18 @@ class Engine:
             # Through the prepared loader: Accelerate re-sets the sampler's epoch from its own counter,
             # which restarts at 0 after a resume.
             self.train_loader.set_epoch(epoch)
-            for attribute in self.step.model_attributes:
-                getattr(self.step, attribute).train()
+            for model in self._models():
+                model.train()
             epoch_start = time.perf_counter()
             for batch_index, batch in enumerate(self.train_loader):
                 if batch_index < skip_batches:
                     continue  # already trained on before the interruption
-                with accelerator.accumulate(*[getattr(self.step, a) for a in self.step.model_attributes]):
+                if args.gradient_accumulation_steps > 1:
+                    with accelerator.accumulate(*self._models()):
+                        logs = self.step.train_step(batch, self.optimizers, accelerator)
+                else:  # every batch is a sync step; skip the context's per-step bookkeeping
                     logs = self.step.train_step(batch, self.optimizers, accelerator)
-                batch_size = len(next(iter(batch.values())))
-                for name, value in logs.items():
-                    epoch_sums[name] = epoch_sums.get(name, 0.0) + value.float() * batch_size
-                epoch_count += batch_size
+                running.add(logs, len(next(iter(batch.values()))))
                 if not accelerator.sync_gradients:
                     continue
                 loss = logs["loss"]
@@ -397,31 +431,26 @@ class Engine:
                 if self.on_step_end is not None:
                     self.on_step_end(self.global_step)
                 if checkpoint_every and self.global_step % checkpoint_every == 0:
-                    self.save_checkpoint(epoch, batch_index + 1, epoch_sums, epoch_count)
+                    self.save_checkpoint(epoch, batch_index + 1, running)
                 if self.global_step >= self.total_steps:
                     break
-            record = self._end_epoch(epoch, epoch_sums, epoch_count, time.perf_counter() - epoch_start)
+            record = self._end_epoch(epoch, running, time.perf_counter() - epoch_start)
             progress.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith(("loss", "accuracy"))})
-            skip_batches, epoch_sums, epoch_count = 0, {}, 0
+            skip_batches, running = 0, RunningSums()
             if args.checkpointing_steps == "epoch":
-                self.save_checkpoint(epoch + 1, 0, {}, 0)
+                self.save_checkpoint(epoch + 1, 0, running)
         progress.close()
         return self._finish()
 
-    def _end_epoch(self, epoch: int, sums: dict, count: int, seconds: float) -> dict:
+    def _end_epoch(self, epoch: int, running: RunningSums, seconds: float) -> dict:
         accelerator = self.accelerator
-        names = sorted(sums)
-        totals = accelerator.reduce(
-            torch.stack([torch.as_tensor(sums[n], device=accelerator.device, dtype=torch.float32) for n in names]
-                        + [torch.tensor(float(count), device=accelerator.device)]),
-            reduction="sum",
-        )
         record = {"epoch": epoch + 1, "step": self.global_step}
-        record.update({f"train_{n}": (totals[i] / totals[-1]).item() for i, n in enumerate(names)})
+        record.update({f"train_{name}": value for name, value in running.means(accelerator).items()})
+        examples = accelerator.reduce(torch.tensor(float(running.count), device=accelerator.device), "sum").item()
         record.update(self.evaluate())
         record["learning_rate"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
         record["epoch_time_s"] = seconds
-        record["train_samples_per_second"] = totals[-1].item() / seconds if seconds else None
+        record["train_samples_per_second"] = examples / seconds if seconds else None
         self.history.append(record)
         if accelerator.is_main_process:
             write_json_atomic(self.output_dir / "history.json", self.history)

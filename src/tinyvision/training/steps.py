@@ -8,7 +8,10 @@ the loop itself never changes.
 from __future__ import annotations
 
 import torch
+from accelerate.utils import DistributedType
 from torch import nn
+
+PLAIN_BACKWARD = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
 
 
 class TrainStep:
@@ -50,7 +53,11 @@ class TrainStep:
 
 def optimizer_step(loss: torch.Tensor, optimizer, accelerator, parameters=None, max_grad_norm: float | None = None):
     """backward → (clip on sync steps) → step → zero_grad, all accumulation-aware through Accelerate."""
-    accelerator.backward(loss)
+    if accelerator.gradient_accumulation_steps == 1 and accelerator.scaler is None and \
+            accelerator.distributed_type in PLAIN_BACKWARD:
+        loss.backward()  # what accelerator.backward does here, minus a division by 1 and its autograd node
+    else:
+        accelerator.backward(loss)
     if max_grad_norm and accelerator.sync_gradients and parameters is not None:
         accelerator.clip_grad_norm_(parameters, max_grad_norm)
     optimizer.step()

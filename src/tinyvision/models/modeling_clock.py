@@ -1,0 +1,302 @@
+"""The Task 2 clock reader: ``ClockReader`` (a strided CNN, flattened, and one of six heads).
+
+``ClockReader(pixel_values, hour=None, minute=None, dial_rotation=None, hour_hand_angle=None,
+minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
+
+* ``logits`` — the head's raw outputs (layout in :func:`decode_logits`; two-branch heads concatenated);
+* ``minutes`` — the decoded position on the dial, a float in [0, 720) (``60 * hour + minute``);
+* ``hour`` (int64, 0–11) and ``minute`` (int64, 0–59) — ``minutes`` rounded to the nearest minute;
+* ``loss`` — when targets are given: ``hour``/``minute`` (or ``labels`` = ``[hour, minute]`` rows, the
+  course's format) for the time heads, the three angle columns (degrees, clockwise from image up) for
+  the ``angles`` head. A head whose columns are missing raises a ValueError naming them.
+
+How each head encodes targets and decodes is described in ``configuration_clock``; the decoding is
+made of the pure functions below (``decode_*``, :func:`resolve_hour`), which travel with saved models.
+This file imports nothing from ``tinyvision`` (trust_remote_code).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers.utils import ModelOutput
+
+from .configuration_clock import ANGLE_COLUMNS, MINUTES_PER_DIAL, ClockReaderConfig
+from .layers import check_pixel_values, conv_padding, dense_stack, get_activation
+from .modeling_classifier import TinyVisionPreTrainedModel
+
+TWO_BRANCH_HEADS = ("multihead", "hybrid")
+PIPELINE_FILE = "pipeline_clock.py"
+
+
+# ----------------------------------------------------------------------------- pure functions
+def degrees_to_sincos(degrees: torch.Tensor) -> torch.Tensor:
+    """Angles in degrees (any shape) → ``(..., 2)`` pairs ``(sin, cos)``."""
+    radians = torch.deg2rad(torch.as_tensor(degrees, dtype=torch.float32))
+    return torch.stack((torch.sin(radians), torch.cos(radians)), dim=-1)
+
+
+def sincos_to_degrees(sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+    """``atan2`` back to degrees in [0, 360) (clockwise from up when ``sin``/``cos`` encode such an angle)."""
+    return torch.rad2deg(torch.atan2(sin.float(), cos.float())).remainder(360.0)
+
+
+def resolve_hour(hour_float, minute) -> torch.Tensor:
+    """The whole hour (0–11) that, with ``minute``, best explains the hour-hand position ``hour_float``.
+
+    ``hour_float`` is where the hour hand points, in hours (0–12, e.g. 2.98 just before 3); the hand of
+    ``H:minute`` points at ``H + minute / 60``, so ``H = round(hour_float - minute / 60) mod 12``. A hand
+    almost on 3 reads 2 when the minute is 59 (2:59, not 3:59) and 3 when it is 0 (3:00, not 2:00).
+    """
+    hour_float = torch.as_tensor(hour_float, dtype=torch.float32)
+    minute = torch.as_tensor(minute, dtype=torch.float32)
+    return torch.floor(hour_float - minute / 60.0 + 0.5).remainder(12).long()
+
+
+def split_dial_minutes(minutes) -> tuple[torch.Tensor, torch.Tensor]:
+    """A dial position in minutes (float) → (hour 0–11, minute 0–59), rounded to the nearest minute."""
+    total = torch.floor(torch.as_tensor(minutes, dtype=torch.float32) + 0.5).remainder(MINUTES_PER_DIAL).long()
+    return total // 60, total % 60
+
+
+def decode_regression(logits: torch.Tensor) -> torch.Tensor:
+    """``[fractional hours]`` → minutes on the dial (5.75 → 345.0), wrapped into [0, 720)."""
+    return (logits[:, 0].float() * 60.0).remainder(MINUTES_PER_DIAL)
+
+
+def decode_classification(logits: torch.Tensor, interval_minutes: int) -> torch.Tensor:
+    """``720 / interval`` interval logits → the middle minute of the argmax interval."""
+    return logits.argmax(-1).float() * interval_minutes + (interval_minutes - 1) / 2.0
+
+
+def decode_multihead(logits: torch.Tensor) -> torch.Tensor:
+    """``[12 hour logits, minute / 60]`` → ``60 * argmax + minute`` (minute rounded, clipped to 0–59)."""
+    hour = logits[:, :12].argmax(-1).float()
+    minute = torch.floor(logits[:, 12].float() * 60.0 + 0.5).clamp(0, 59)
+    return hour * 60.0 + minute
+
+
+def decode_periodic(logits: torch.Tensor) -> torch.Tensor:
+    """``[sin, cos of the hour angle, sin, cos of the minute angle]`` → minutes (hour resolved by the minute)."""
+    minute = sincos_to_degrees(logits[:, 2], logits[:, 3]) / 6.0
+    hour = resolve_hour(sincos_to_degrees(logits[:, 0], logits[:, 1]) / 30.0, minute)
+    return hour.float() * 60.0 + minute
+
+
+def hour_class_position(hour_logits: torch.Tensor) -> torch.Tensor:
+    """Hour-hand position (hours, [0, 12)) as the softmax-weighted circular mean of the class centres ``k + 0.5``."""
+    probs = hour_logits.float().softmax(-1)
+    centres = torch.deg2rad((torch.arange(12, device=probs.device, dtype=torch.float32) + 0.5) * 30.0)
+    angle = sincos_to_degrees(probs @ torch.sin(centres), probs @ torch.cos(centres))
+    return angle / 30.0
+
+
+def decode_hybrid(logits: torch.Tensor) -> torch.Tensor:
+    """``[12 hour logits, sin, cos of the minute angle]`` → minutes.
+
+    The minute comes from ``atan2``; the hour from the classes' circular mean (:func:`hour_class_position`),
+    resolved with the minute, so probability shared between 2 and 3 at 2:59 still reads 2:59.
+    """
+    minute = sincos_to_degrees(logits[:, 12], logits[:, 13]) / 6.0
+    hour = resolve_hour(hour_class_position(logits[:, :12]), minute)
+    return hour.float() * 60.0 + minute
+
+
+def decode_angles(logits: torch.Tensor) -> torch.Tensor:
+    """``[sin, cos] × (12 o'clock marker, hour hand, minute hand)`` in image angles → minutes.
+
+    Time is read from the hands' angles relative to the marker; the hour is resolved with the minute.
+    """
+    marker = sincos_to_degrees(logits[:, 0], logits[:, 1])
+    hour_hand = sincos_to_degrees(logits[:, 2], logits[:, 3])
+    minute_hand = sincos_to_degrees(logits[:, 4], logits[:, 5])
+    minute = (minute_hand - marker).remainder(360.0) / 6.0
+    hour = resolve_hour((hour_hand - marker).remainder(360.0) / 30.0, minute)
+    return hour.float() * 60.0 + minute
+
+
+def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30) -> torch.Tensor:
+    """Dispatch to the head's decoder; returns the dial position in minutes, a float in [0, 720)."""
+    logits = logits.detach()
+    if head == "regression":
+        minutes = decode_regression(logits)
+    elif head == "classification":
+        minutes = decode_classification(logits, interval_minutes)
+    elif head == "multihead":
+        minutes = decode_multihead(logits)
+    elif head == "periodic":
+        minutes = decode_periodic(logits)
+    elif head == "hybrid":
+        minutes = decode_hybrid(logits)
+    elif head == "angles":
+        minutes = decode_angles(logits)
+    else:
+        raise ValueError(f"unknown head {head!r}")
+    return minutes.remainder(MINUTES_PER_DIAL)
+
+
+def encode_targets(head: str, targets: dict[str, torch.Tensor], interval_minutes: int = 30) -> dict[str, torch.Tensor]:
+    """The head's training targets from the batch columns (hour 12 counts as 0)."""
+    if head == "angles":
+        return {name: degrees_to_sincos(targets[name].float()) for name in ANGLE_COLUMNS}
+    hour = targets["hour"].long().remainder(12)
+    minute = targets["minute"].float()
+    if head == "regression":
+        return {"value": hour.float() + minute / 60.0}
+    if head == "classification":
+        return {"class": torch.div(hour * 60 + minute.long(), interval_minutes, rounding_mode="floor")}
+    if head == "multihead":
+        return {"hour": hour, "minute": minute / 60.0}
+    if head == "periodic":
+        return {"sincos": torch.cat((degrees_to_sincos(30.0 * (hour.float() + minute / 60.0)),
+                                     degrees_to_sincos(6.0 * minute)), dim=-1)}
+    if head == "hybrid":
+        return {"hour": hour, "minute": degrees_to_sincos(6.0 * minute)}
+    raise ValueError(f"unknown head {head!r}")
+
+
+def head_loss(config: ClockReaderConfig, logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The head's loss on the batch columns in ``targets`` (see ``configuration_clock`` for each head's)."""
+    head = config.head
+    encoded = encode_targets(head, targets, config.interval_minutes)
+    logits = logits.float()
+    if head == "regression":
+        return F.mse_loss(logits[:, 0], encoded["value"])
+    if head == "classification":
+        return F.cross_entropy(logits, encoded["class"])
+    if head == "multihead":
+        return F.cross_entropy(logits[:, :12], encoded["hour"]) + F.mse_loss(logits[:, 12], encoded["minute"])
+    if head == "periodic":
+        return F.mse_loss(logits, encoded["sincos"])
+    if head == "hybrid":
+        return F.cross_entropy(logits[:, :12], encoded["hour"]) + F.mse_loss(logits[:, 12:14], encoded["minute"])
+    pairs = logits.view(-1, 3, 2)
+    loss = logits.new_zeros(())
+    for index, (name, weight) in enumerate(zip(ANGLE_COLUMNS, config.angle_loss_weights)):
+        loss = loss + weight * F.mse_loss(pairs[:, index], encoded[name])
+    return loss
+
+
+def missing_columns_error(head: str, missing) -> ValueError:
+    if head == "angles":
+        return ValueError(
+            f"the 'angles' head trains on the columns {list(ANGLE_COLUMNS)} (degrees, clockwise from image up), "
+            f"but the batch lacks {list(missing)}. Only generated clocks (tinyvision.data.clocks) carry them; on "
+            "data with just hour/minute train another head (regression, classification, multihead, periodic, hybrid)"
+        )
+    return ValueError(f"the {head!r} head trains on the columns ['hour', 'minute'], but the batch lacks {list(missing)}")
+
+
+# --------------------------------------------------------------------------------- model
+@dataclass
+class ClockReaderOutput(ModelOutput):
+    """Outputs of :class:`ClockReader`.
+
+    Args:
+        loss: the head's loss, when targets were given.
+        logits: the head's raw outputs, ``(batch, config.num_outputs)``.
+        hour: predicted hour, int64 in 0–11.
+        minute: predicted minute, int64 in 0–59.
+        minutes: the decoded dial position before rounding, float in [0, 720).
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    hour: torch.LongTensor | None = None
+    minute: torch.LongTensor | None = None
+    minutes: torch.FloatTensor | None = None
+
+
+def conv_stack(config: ClockReaderConfig) -> tuple[nn.Sequential, int]:
+    """The backbone: [Conv → (BatchNorm) → act → (Pool)] per layer; returns (stack, flattened features)."""
+    layers: list[nn.Module] = []
+    in_channels = config.num_channels
+    pool = nn.MaxPool2d if config.pool_type == "max" else nn.AvgPool2d
+    specs = zip(config.conv_filters, config.conv_kernel_sizes, config.conv_strides, config.paddings, config.pool_after)
+    for filters, kernel, stride, padding, pool_after in specs:
+        layers.append(nn.Conv2d(in_channels, filters, kernel, stride, padding=conv_padding(kernel, stride, padding),
+                                bias=not config.batch_norm))
+        if config.batch_norm:
+            layers.append(nn.BatchNorm2d(filters))
+        layers.append(get_activation(config.activation))
+        if pool_after:
+            layers.append(pool(config.pool_size, config.pool_stride))
+        in_channels = filters
+    return nn.Sequential(*layers), in_channels * config.feature_map_size**2
+
+
+class ClockReader(TinyVisionPreTrainedModel):
+    """Reads the time off an analog clock; see the module docstring and :class:`ClockReaderConfig`."""
+
+    config_class = ClockReaderConfig
+
+    def __init__(self, config: ClockReaderConfig):
+        super().__init__(config)
+        self.features, flat_features = conv_stack(config)
+        fc = dict(activation=config.fc_activation, dropout=config.dropout)
+        if config.head in TWO_BRANCH_HEADS:
+            # The seed's multi-head layout: the branches split where the dense layers start.
+            self.hour_fc, hour_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
+            self.hour_out = nn.Linear(hour_features, 12)
+            self.minute_fc, minute_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
+            self.minute_out = nn.Linear(minute_features, 1 if config.head == "multihead" else 2)
+        else:
+            self.fc, out_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
+            self.out = nn.Linear(out_features, config.num_outputs)
+        self.post_init()
+
+    def head_logits(self, features: torch.Tensor) -> torch.Tensor:
+        if self.config.head in TWO_BRANCH_HEADS:
+            return torch.cat((self.hour_out(self.hour_fc(features)), self.minute_out(self.minute_fc(features))), -1)
+        logits = self.out(self.fc(features))
+        return torch.tanh(logits) if self.config.head == "periodic" else logits
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        hour: torch.Tensor | None = None,
+        minute: torch.Tensor | None = None,
+        dial_rotation: torch.Tensor | None = None,
+        hour_hand_angle: torch.Tensor | None = None,
+        minute_hand_angle: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ) -> ClockReaderOutput:
+        config = self.config
+        check_pixel_values(pixel_values, config.num_channels, config.image_size)
+        logits = self.head_logits(self.features(pixel_values).flatten(1))
+        minutes = decode_logits(config.head, logits, config.interval_minutes)
+        pred_hour, pred_minute = split_dial_minutes(minutes)
+
+        if labels is not None:
+            labels = torch.as_tensor(labels)
+            if labels.dim() != 2 or labels.shape[1] != 2:
+                raise ValueError(f"`labels` must be (batch, 2) rows of [hour, minute], got shape {tuple(labels.shape)}")
+            hour = labels[:, 0] if hour is None else hour
+            minute = labels[:, 1] if minute is None else minute
+        given = {"hour": hour, "minute": minute, "dial_rotation": dial_rotation,
+                 "hour_hand_angle": hour_hand_angle, "minute_hand_angle": minute_hand_angle}
+        loss = None
+        if any(value is not None for value in given.values()):
+            missing = [name for name in config.required_columns if given[name] is None]
+            if missing:
+                raise missing_columns_error(config.head, missing)
+            targets = {name: torch.as_tensor(given[name], device=logits.device) for name in config.required_columns}
+            loss = head_loss(config, logits, targets)
+        return ClockReaderOutput(loss=loss, logits=logits, hour=pred_hour, minute=pred_minute, minutes=minutes)
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Also writes ``pipeline_clock.py`` beside the model code: config.json names it as the
+        ``clock-reading`` custom pipeline, for Pythons where tinyvision is not installed."""
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        source = Path(__file__).with_name(PIPELINE_FILE)
+        if kwargs.get("is_main_process", True) and source.exists():
+            destination = Path(save_directory) / PIPELINE_FILE
+            if source.resolve() != destination.resolve():
+                shutil.copyfile(source, destination)
+        return result

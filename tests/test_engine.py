@@ -15,7 +15,14 @@ from safetensors.torch import load_file
 from tinyvision import MLPConfig, MLPForImageClassification, TinyVisionImageProcessor
 from tinyvision.data import load_image_classification
 from tinyvision.tasks.classification import ClassificationStep
-from tinyvision.training import Engine, TrainingArguments, TrainingDivergedError, list_checkpoints
+from tinyvision.training import (
+    Engine,
+    TrainingArguments,
+    TrainingDivergedError,
+    TrainStep,
+    list_checkpoints,
+    optimizer_step,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -206,3 +213,58 @@ def test_two_process_run_counts_every_evaluation_example_once(tiny_dataset_dir, 
     # 67 training examples, batch 8 per process → 5 steps per epoch.
     assert metrics["global_step"] == 10
     assert (out / "model.safetensors").exists()
+
+
+class ToyPlayers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.generator = torch.nn.Linear(4, 144)
+        self.discriminator = torch.nn.Linear(144, 1)
+
+    def save_pretrained(self, output_dir, **kwargs):
+        torch.save(self.state_dict(), Path(output_dir) / "players.pt")
+
+
+class ToyAdversarialStep(TrainStep):
+    """Two optimizers stepped inside one train_step, as a GAN does: the engine loop is unchanged."""
+
+    def __init__(self, generator_lr=None):
+        torch.manual_seed(0)
+        self.model = ToyPlayers()
+        self.generator_lr = generator_lr
+
+    def parameter_groups(self):
+        return {"discriminator": list(self.model.discriminator.parameters()),
+                "generator": list(self.model.generator.parameters())}
+
+    def optimizer_overrides(self, name):
+        return {"lr": self.generator_lr} if name == "generator" and self.generator_lr is not None else {}
+
+    def train_step(self, batch, optimizers, accelerator):
+        real = batch["pixel_values"].float().flatten(1) / 255
+        noise = torch.randn(len(real), 4)
+        fake = self.model.generator(noise)
+        d_loss = ((self.model.discriminator(real) - 1) ** 2).mean() + (self.model.discriminator(fake.detach()) ** 2).mean()
+        optimizer_step(d_loss, optimizers["discriminator"], accelerator)
+        g_loss = ((self.model.discriminator(self.model.generator(noise)) - 1) ** 2).mean()
+        optimizer_step(g_loss, optimizers["generator"], accelerator)
+        for optimizer in optimizers.values():  # the generator step left gradients on D: clear them
+            optimizer.zero_grad(set_to_none=True)
+        return {"loss": (d_loss + g_loss).detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+
+    def eval_step(self, batch):
+        real = batch["pixel_values"].float().flatten(1) / 255
+        return {"d_real": self.model.discriminator(real)[:, 0]}
+
+
+@pytest.mark.parametrize("generator_lr, generator_moves", [(None, True), (0.0, False)])
+def test_engine_runs_a_two_optimizer_adversarial_step(data, tmp_path, generator_lr, generator_moves):
+    step = ToyAdversarialStep(generator_lr)
+    before = {k: v.clone() for k, v in step.model.state_dict().items()}
+    result = Engine(step, make_args(tmp_path, num_train_epochs=2, optimizer="adam", learning_rate=0.01),
+                    data.train, data.validation).train()
+    after = step.model.state_dict()
+    assert not torch.equal(before["discriminator.weight"], after["discriminator.weight"])
+    assert torch.equal(before["generator.weight"], after["generator.weight"]) is not generator_moves
+    assert {"train_d_loss", "train_g_loss", "eval_d_real"} <= set(result.history[-1])
+    assert (tmp_path / "players.pt").exists()

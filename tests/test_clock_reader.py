@@ -1,0 +1,454 @@
+"""Task 2: the clock reader's heads, metric, save/load, remote code, pipeline, loaders and script."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import AutoConfig, AutoImageProcessor, AutoModel, pipeline
+
+from tinyvision import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
+from tinyvision.metrics import accuracy, clock_error_summary, common_sense_error
+from tinyvision.models.modeling_clock import (
+    decode_logits,
+    degrees_to_sincos,
+    head_loss,
+    resolve_hour,
+    split_dial_minutes,
+)
+from tinyvision.tasks.clock import (
+    ClockArguments,
+    ClockStep,
+    load_clock_data,
+    rotate_quarter_turns,
+    train_clock,
+)
+from tinyvision.training import TrainingArguments
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADS = ("regression", "classification", "multihead", "periodic", "hybrid", "angles")
+SMALL = dict(image_size=32, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1],
+             pool_after=[True, True], fc_hidden_sizes=[16])
+TIMES = [(0, 0), (2, 59), (3, 0), (5, 45), (11, 58), (6, 30), (9, 1)]
+
+
+# ------------------------------------------------------------------------------- metric
+def test_common_sense_error_hand_made_cases_and_wrap_around():
+    assert common_sense_error(11, 58, 0, 2) == 4
+    assert common_sense_error(0, 2, 11, 58) == 4
+    assert common_sense_error(12, 0, 0, 0) == 0  # 12 o'clock is 0 o'clock
+    assert common_sense_error(6, 0, 0, 0) == 360  # the most two times can differ
+    assert common_sense_error(3, 15, 3, 15) == 0
+    assert common_sense_error(1, 30, 11, 45) == 105
+    assert common_sense_error(2, 59, 3, 59) == 60
+    pred_h, pred_m, true_h, true_m = np.array([11, 6, 3]), np.array([58, 0, 0]), np.array([0, 0, 2]), np.array([2, 0, 59])
+    out = common_sense_error(pred_h, pred_m, true_h, true_m)
+    assert isinstance(out, np.ndarray) and out.tolist() == [4, 360, 1]
+    tensor = common_sense_error(torch.tensor([11, 6, 3]), torch.tensor([58, 0, 0]), torch.tensor([0, 0, 2]), 59)
+    assert isinstance(tensor, torch.Tensor) and tensor.tolist() == [4, 360, 1]
+    # Mixed: a tensor anywhere gives a tensor.
+    assert common_sense_error(11, 58, torch.tensor(0), 2).item() == 4
+
+
+def test_clock_error_summary_and_accuracy():
+    summary = clock_error_summary([0, 1, 2, 3, 100], pred_hour=[1, 2, 3, 12, 5], true_hour=[1, 2, 4, 0, 5])
+    assert summary["cse_mean"] == pytest.approx(21.2)
+    assert summary["cse_median"] == 2
+    assert summary["cse_p90"] == pytest.approx(np.percentile([0, 1, 2, 3, 100], 90))
+    assert summary["hour_accuracy"] == pytest.approx(0.8)
+    assert "hour_accuracy" not in clock_error_summary(torch.tensor([1.0, 2.0]))
+    assert accuracy(torch.tensor([1, 2, 3]), np.array([1, 2, 4])) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="both"):
+        clock_error_summary([1], pred_hour=[1])
+
+
+# -------------------------------------------------------------------------------- heads
+def _angles_logits(hour: int, minute: int, marker: float = 0.0) -> torch.Tensor:
+    hour_hand = marker + 30.0 * (hour + minute / 60.0)
+    minute_hand = marker + 6.0 * minute
+    return degrees_to_sincos(torch.tensor([marker, hour_hand, minute_hand]) % 360).reshape(6)
+
+
+def known_logits(head: str, hour: int, minute: int, interval: int = 15) -> torch.Tensor:
+    """Logits that encode hour:minute for each head (confident where there are classes)."""
+    if head == "regression":
+        return torch.tensor([hour + minute / 60.0])
+    if head == "classification":
+        logits = torch.full((720 // interval,), -10.0)
+        logits[(60 * hour + minute) // interval] = 10.0
+        return logits
+    hour_logits = torch.full((12,), -10.0)
+    hour_logits[hour] = 10.0
+    if head == "multihead":
+        return torch.cat((hour_logits, torch.tensor([minute / 60.0])))
+    if head == "periodic":
+        return torch.cat((degrees_to_sincos(torch.tensor(30.0 * (hour + minute / 60.0))),
+                          degrees_to_sincos(torch.tensor(6.0 * minute))))
+    if head == "hybrid":
+        return torch.cat((hour_logits, degrees_to_sincos(torch.tensor(6.0 * minute))))
+    return _angles_logits(hour, minute, marker=123.0)
+
+
+def expected_time(head: str, hour: int, minute: int, interval: int = 15) -> tuple[int, int]:
+    if head == "classification":  # the middle minute of the interval, rounded half up
+        start = (60 * hour + minute) // interval * interval
+        return divmod(start + interval // 2, 60)
+    return hour, minute
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_each_head_decodes_known_logits_and_its_loss_prefers_them(head):
+    config = ClockReaderConfig(head=head, interval_minutes=15, **SMALL)
+    logits = torch.stack([known_logits(head, h, m) for h, m in TIMES])
+    assert logits.shape == (len(TIMES), config.num_outputs)
+    hour, minute = split_dial_minutes(decode_logits(head, logits, 15))
+    assert list(zip(hour.tolist(), minute.tolist())) == [expected_time(head, h, m) for h, m in TIMES]
+
+    hours = torch.tensor([h for h, _ in TIMES])
+    minutes = torch.tensor([m for _, m in TIMES])
+    angles = {}
+    for name, values in zip(("dial_rotation", "hour_hand_angle", "minute_hand_angle"),
+                            zip(*[(123.0, 123 + 30 * (h + m / 60), 123 + 6 * m) for h, m in TIMES])):
+        angles[name] = torch.tensor(values) % 360
+    targets = {"hour": hours, "minute": minutes, **angles}
+    right = head_loss(config, logits, targets)
+    wrong = head_loss(config, torch.stack([known_logits(head, (h + 4) % 12, (m + 20) % 60) for h, m in TIMES]),
+                      targets)
+    assert right.item() < 1e-3 and wrong.item() > 0.05, (right, wrong)
+
+
+def _set_constant_output(model: ClockReader, logits: torch.Tensor) -> None:
+    """Make the head ignore the image and output ``logits`` (final layers' weights 0, bias = logits)."""
+    with torch.no_grad():
+        if model.config.head in ("multihead", "hybrid"):
+            model.hour_out.weight.zero_()
+            model.hour_out.bias.copy_(logits[:12])
+            model.minute_out.weight.zero_()
+            model.minute_out.bias.copy_(logits[12:])
+        else:
+            model.out.weight.zero_()
+            bias = torch.atanh(logits.clamp(-0.999999, 0.999999)) if model.config.head == "periodic" else logits
+            model.out.bias.copy_(bias)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_each_head_predicts_the_time_its_logits_encode(head):
+    torch.manual_seed(0)
+    model = ClockReader(ClockReaderConfig(head=head, interval_minutes=15, **SMALL)).eval()
+    pixels = torch.randn(2, 1, 32, 32)
+    for h, m in [(2, 59), (11, 58), (5, 45)]:
+        _set_constant_output(model, known_logits(head, h, m))
+        with torch.no_grad():
+            out = model(pixel_values=pixels)
+        assert out.hour.dtype == torch.long and out.minute.dtype == torch.long
+        assert out.hour.tolist() == [expected_time(head, h, m)[0]] * 2
+        assert out.minute.tolist() == [expected_time(head, h, m)[1]] * 2
+        assert out.loss is None and ((out.minutes >= 0) & (out.minutes < 720)).all()
+
+
+def test_model_loss_uses_labels_and_names_missing_columns():
+    torch.manual_seed(0)
+    pixels = torch.randn(3, 1, 32, 32)
+    hybrid = ClockReader(ClockReaderConfig(head="hybrid", **SMALL))
+    by_columns = hybrid(pixels, hour=torch.tensor([1, 2, 12]), minute=torch.tensor([0, 30, 59])).loss
+    by_labels = hybrid(pixels, labels=torch.tensor([[1, 0], [2, 30], [0, 59]])).loss
+    torch.testing.assert_close(by_columns, by_labels)
+    by_columns.backward()
+    angles = ClockReader(ClockReaderConfig(head="angles", **SMALL))
+    with pytest.raises(ValueError, match="dial_rotation.*hour_hand_angle.*minute_hand_angle"):
+        angles(pixels, hour=torch.tensor([1, 2, 3]), minute=torch.tensor([0, 0, 0]))
+    with pytest.raises(ValueError, match=r"lacks \['minute'\]"):
+        hybrid(pixels, hour=torch.tensor([1, 2, 3]))
+    assert angles(pixels).loss is None
+
+
+def test_hour_resolution_near_the_hour():
+    assert resolve_hour(2.98, 59).item() == 2  # 2:59, not 3:59
+    assert resolve_hour(3.02, 59).item() == 2  # hand a little past 3 still reads 2:59
+    assert resolve_hour(2.97, 0).item() == 3  # 3:00, not 2:00
+    assert resolve_hour(11.99, 0).item() == 0
+    assert resolve_hour(0.01, 59).item() == 11
+    assert resolve_hour(torch.tensor([2.5, 2.5]), torch.tensor([30.0, 29.0])).tolist() == [2, 2]
+
+    # hybrid: the hour classifier leans to 3 at 2:59 and to 2 at 3:00; the minute settles it.
+    def hybrid_logits(leaning_to: int, other: int, minute: float) -> torch.Tensor:
+        hour_logits = torch.full((12,), -10.0)
+        hour_logits[leaning_to], hour_logits[other] = 2.0, 1.0
+        return torch.cat((hour_logits, degrees_to_sincos(torch.tensor(6.0 * minute))))[None]
+
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(3, 2, 59))) == (2, 59)
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(2, 3, 0))) == (3, 0)
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(2, 3, 58.6))) == (2, 59)
+
+    # angles: the hour hand of 2:59 is almost on 3, that of 3:00 may read slightly before 3.
+    def angles_logits(marker, hour_offset, minute_offset):
+        return degrees_to_sincos(torch.tensor([marker, marker + hour_offset, marker + minute_offset]) % 360
+                                 ).reshape(1, 6)
+
+    for marker in (0.0, 200.0, 359.5):
+        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 89.9, 354.0))) == (2, 59)
+        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 91.0, 354.0))) == (2, 59)
+        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 89.0, 0.5))) == (3, 0)
+        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 359.0, 358.0))) == (11, 58)
+    # a minute hand a hair before 12 rounds up to the next hour, hour resolved accordingly
+    assert split_dial_minutes(decode_logits("angles", angles_logits(10.0, 90.0, 359.8))) == (3, 0)
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"head": "clockwise"}, "`head`"),
+        ({"interval_minutes": 7}, "`interval_minutes`"),
+        ({"interval_minutes": 0}, "`interval_minutes`"),
+        ({"dropout": 1.5}, "`dropout`"),
+        ({"activation": "swish"}, "`activation`"),
+        ({"fc_activation": "swish"}, "`fc_activation`"),
+        ({"initializer": "zeros"}, "`initializer`"),
+        ({"conv_strides": [2]}, "`conv_strides`"),
+        ({"conv_filters": []}, "`conv_filters`"),
+        ({"num_channels": 2}, "`num_channels`"),
+        ({"angle_loss_weights": [1.0, 1.0]}, "`angle_loss_weights`"),
+        ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),
+    ],
+)
+def test_config_validation_names_the_field(overrides, field):
+    with pytest.raises(ValueError, match=field):
+        ClockReaderConfig(**{**SMALL, **overrides})
+
+
+def test_config_defaults_keep_spatial_information():
+    config = ClockReaderConfig()
+    assert config.head == "angles" and config.model_type == "tinyvision_clock"
+    assert config.feature_map_size > 1  # flattened, not globally pooled
+    assert ClockReaderConfig(head="periodic").fc_activation == "tanh"
+    assert ClockReaderConfig(head="classification", interval_minutes=5).num_outputs == 144
+
+
+# ----------------------------------------------------------------------- save and load
+def _saved_reader(folder: Path, head: str = "angles") -> ClockReader:
+    torch.manual_seed(0)
+    model = ClockReader(ClockReaderConfig(head=head, batch_norm=True, **SMALL)).eval()
+    with torch.no_grad():  # non-trivial batch-norm statistics, so that they must be saved too
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    model.save_pretrained(folder)
+    TinyVisionImageProcessor(size={"height": 32, "width": 32}, num_channels=1, image_mean=[0.4], image_std=[0.3]
+                             ).save_pretrained(folder)
+    return model
+
+
+@pytest.mark.parametrize("head", ["hybrid", "angles"])
+def test_save_load_gives_identical_outputs(tmp_path, head):
+    model = _saved_reader(tmp_path, head)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert type(loaded) is ClockReader and loaded.config.head == head
+    pixels = torch.randn(4, 1, 32, 32)
+    with torch.no_grad():
+        a, b = model(pixel_values=pixels), loaded(pixel_values=pixels)
+    torch.testing.assert_close(a.logits, b.logits, rtol=0, atol=0)
+    assert torch.equal(a.hour, b.hour) and torch.equal(a.minute, b.minute)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"] == "modeling_clock.ClockReader"
+    assert config["custom_pipelines"]["clock-reading"]["impl"] == "pipeline_clock.ClockReadingPipeline"
+    for name in ("modeling_clock.py", "configuration_clock.py", "layers.py", "modeling_classifier.py",
+                 "pipeline_clock.py", "image_processing_tinyvision.py"):
+        assert (tmp_path / name).exists(), name
+    assert type(AutoConfig.from_pretrained(tmp_path)) is ClockReaderConfig
+
+
+def _images():
+    rng = np.random.default_rng(0)
+    return [
+        Image.fromarray(rng.integers(0, 255, (150, 150), dtype=np.uint8), mode="L"),
+        Image.fromarray(rng.integers(0, 255, (37, 53, 3), dtype=np.uint8), mode="RGB"),
+        Image.fromarray(rng.integers(0, 255, (61, 29, 4), dtype=np.uint8), mode="RGBA"),
+    ]
+
+
+def test_clock_reading_pipeline_on_any_image(tmp_path):
+    model = _saved_reader(tmp_path)
+    reader = pipeline("clock-reading", model=str(tmp_path))
+    processor = AutoImageProcessor.from_pretrained(tmp_path)
+    for image in _images():
+        result = reader(image)
+        assert set(result) == {"hour", "minute", "time"}
+        assert 0 <= result["hour"] <= 11 and 0 <= result["minute"] <= 59
+        assert result["time"] == f"{result['hour']}:{result['minute']:02d}"
+        with torch.no_grad():
+            out = model(**processor(image, return_tensors="pt"))
+        assert (result["hour"], result["minute"]) == (out.hour.item(), out.minute.item())
+    batch = reader(_images())
+    assert [r["time"] for r in batch] == [reader(image)["time"] for image in _images()]
+
+
+REMOTE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import importlib.abc
+
+    class BlockTinyvision(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "tinyvision" or name.startswith("tinyvision."):
+                raise ImportError("tinyvision is not installed here")
+
+    sys.meta_path.insert(0, BlockTinyvision())
+    try:
+        import tinyvision  # noqa: F401
+        raise SystemExit("tinyvision should not be importable")
+    except ImportError:
+        pass
+
+    import numpy as np, torch
+    from PIL import Image
+    from transformers import AutoModel, pipeline
+
+    folder = sys.argv[1]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    out = model(pixel_values=torch.load(sys.argv[2]))
+    images = [Image.open(path) for path in sys.argv[3:]]
+    by_task = pipeline("clock-reading", model=folder, trust_remote_code=True)
+    inferred = pipeline(model=folder, trust_remote_code=True)
+    print(json.dumps({
+        "module": type(model).__module__, "pipeline": type(by_task).__module__,
+        "logits": out.logits.tolist(), "hour": out.hour.tolist(), "minute": out.minute.tolist(),
+        "by_task": [by_task(image) for image in images], "inferred": [inferred(image) for image in images],
+    }))
+    """
+)
+
+
+def test_trust_remote_code_round_trip_and_pipeline_without_tinyvision(tmp_path):
+    folder = tmp_path / "model"
+    model = _saved_reader(folder, "hybrid")
+    pixels = torch.randn(3, 1, 32, 32)
+    torch.save(pixels, tmp_path / "pixels.pt")
+    paths = []
+    for index, image in enumerate(_images()):
+        paths.append(str(tmp_path / f"clock{index}.png"))
+        image.save(paths[-1])
+    script = tmp_path / "remote.py"
+    script.write_text(REMOTE_SCRIPT)
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "pixels.pt"), *paths],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload["module"].startswith("transformers_modules")
+    assert payload["pipeline"].startswith("transformers_modules")
+    with torch.no_grad():
+        local = model(pixel_values=pixels)
+    torch.testing.assert_close(torch.tensor(payload["logits"]), local.logits)
+    assert payload["hour"] == local.hour.tolist() and payload["minute"] == local.minute.tolist()
+    reader = pipeline("clock-reading", model=str(folder))
+    expected = [reader(Image.open(path)) for path in paths]
+    assert payload["by_task"] == expected and payload["inferred"] == expected
+
+
+# ------------------------------------------------------------------------- data and step
+def test_quarter_turns_rotate_clockwise_and_shift_the_angles():
+    image = torch.zeros(2, 1, 5, 5, dtype=torch.uint8)
+    image[:, 0, 0, 2] = 255  # a dot straight up
+    angles = {"dial_rotation": torch.tensor([0.0, 300.0])}
+    rotated, shifted = rotate_quarter_turns(image, angles, torch.tensor([1, 2]))
+    assert rotated[0, 0, 2, 4] == 255  # up → right: a quarter turn clockwise
+    assert rotated[1, 0, 4, 2] == 255  # half a turn: down
+    assert shifted["dial_rotation"].tolist() == [90.0, 120.0]
+
+
+def test_clock_step_measures_common_sense_error():
+    torch.manual_seed(0)
+    model = ClockReader(ClockReaderConfig(head="hybrid", **SMALL)).eval()
+    processor = TinyVisionImageProcessor(size={"height": 32, "width": 32}, num_channels=1)
+    step = ClockStep(model, processor)
+    batch = {"pixel_values": torch.randint(0, 255, (5, 1, 32, 32), dtype=torch.uint8),
+             "hour": torch.tensor([0, 1, 2, 3, 4]), "minute": torch.tensor([0, 10, 20, 30, 40])}
+    values = step.eval_step(batch)
+    with torch.no_grad():
+        out = model(pixel_values=processor.normalize_uint8(batch["pixel_values"]))
+    expected = common_sense_error(out.hour, out.minute, batch["hour"], batch["minute"]).float()
+    torch.testing.assert_close(values["cse"], expected)
+    metrics = step.compute_metrics(values)
+    assert metrics["cse_mean"] == pytest.approx(expected.mean().item())
+    assert set(metrics) == {"cse_mean", "cse_median", "cse_p90", "hour_accuracy", "loss"}
+
+
+def test_course_npy_loader(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (30, 40, 40), dtype=np.uint8)
+    labels = np.stack([rng.integers(0, 12, 30), rng.integers(0, 60, 30)], axis=1)
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    data = load_clock_data(ClockArguments(dataset_name=str(tmp_path), head="hybrid", image_size=24))
+    assert (len(data.train), len(data.validation), len(data.test)) == (24, 3, 3)
+    assert data.train.columns["pixel_values"].shape == (24, 1, 24, 24)
+    assert data.train.columns["pixel_values"].dtype == torch.uint8 and not data.has_angles
+    # Rows keep their labels, and pixels match the image processor's resize of the same image.
+    processor = TinyVisionImageProcessor(size={"height": 24, "width": 24}, num_channels=1)
+    expected = torch.stack([processor.to_uint8(Image.fromarray(image)) for image in images])
+    for split in (data.train, data.validation, data.test):
+        for pixels, hour, minute in zip(split.columns["pixel_values"], split.columns["hour"], split.columns["minute"]):
+            row = (expected == pixels).flatten(1).all(1).nonzero()[0, 0].item()
+            assert (hour.item(), minute.item()) == tuple(labels[row])
+
+
+def test_local_dataset_loader_with_and_without_angles(tmp_path):
+    import datasets
+
+    from tinyvision.data.clocks import make_clock_dataset
+
+    clocks = make_clock_dataset(24, size=48, seed=3, num_proc=1)
+    saved = tmp_path / "clocks"
+    datasets.DatasetDict(train=clocks.select(range(20)), test=clocks.select(range(20, 24))).save_to_disk(str(saved))
+    data = load_clock_data(ClockArguments(dataset_name=str(saved), image_size=32), cache_dir=None)
+    assert data.has_angles and len(data.test) == 4 and len(data.train) + len(data.validation) == 20
+    assert data.train.columns["pixel_values"].shape[1:] == (1, 32, 32)
+    assert data.test.columns["hour"].tolist() == clocks["hour"][20:]
+    assert data.test.columns["dial_rotation"].tolist() == pytest.approx(clocks["dial_rotation"][20:])
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    clocks.select_columns(["image", "hour", "minute"]).to_parquet(str(plain / "train-00000-of-00001.parquet"))
+    data = load_clock_data(ClockArguments(dataset_name=str(plain), image_size=32), cache_dir=None)
+    assert not data.has_angles and (len(data.train), len(data.validation), len(data.test)) == (20, 2, 2)
+    with pytest.raises(ValueError, match="'angles' head needs the columns"):
+        train_clock(ClockArguments(dataset_name=str(plain), image_size=32),
+                    TrainingArguments(output_dir=str(tmp_path / "out")))
+
+
+# ------------------------------------------------------------------------------- script
+def test_train_clock_script_smoke_size_end_to_end(tmp_path):
+    out = tmp_path / "clock-reader"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1"}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--num_processes", "1",
+               "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "scripts" / "train_clock.py"),
+               "--num_train_examples", "512", "--num_train_epochs", "1", "--image_size", "64",
+               "--num_eval_examples", "64", "--num_test_examples", "128", "--output_dir", str(out),
+               "--disable_tqdm", "true"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "all_results.json",
+                 "history.json", "run_config.json", "modeling_clock.py", "pipeline_clock.py"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "all_results.json").read_text())
+    assert metrics["test_num_examples"] == 128 and metrics["eval_num_examples"] == 64
+    for name in ("test_cse_mean", "test_cse_median", "test_cse_p90", "test_hour_accuracy"):
+        assert 0 <= metrics[name] <= (360 if "cse" in name else 1), name
+    assert metrics["epochs"] == 1
+    config = json.loads((out / "config.json").read_text())
+    assert config["head"] == "angles" and config["image_size"] == 64
+    run = json.loads((out / "run_config.json").read_text())
+    assert run["training_args"]["optimizer"] == "adamw"
+    reader = pipeline("clock-reading", model=str(out))
+    assert set(reader(Image.new("RGB", (150, 150), "white"))) == {"hour", "minute", "time"}
+    assert math.isfinite(json.loads((out / "history.json").read_text())[0]["train_loss"])

@@ -53,10 +53,11 @@ def test_common_sense_error_hand_made_cases_and_wrap_around():
     pred_h, pred_m, true_h, true_m = np.array([11, 6, 3]), np.array([58, 0, 0]), np.array([0, 0, 2]), np.array([2, 0, 59])
     out = common_sense_error(pred_h, pred_m, true_h, true_m)
     assert isinstance(out, np.ndarray) and out.tolist() == [4, 360, 1]
-    tensor = common_sense_error(torch.tensor([11, 6, 3]), torch.tensor([58, 0, 0]), torch.tensor([0, 0, 2]), 59)
+    tensor = common_sense_error(torch.tensor([11, 6, 3]), torch.tensor([58, 0, 0]), torch.tensor([0, 0, 2]), torch.tensor([2, 0, 59]))
     assert isinstance(tensor, torch.Tensor) and tensor.tolist() == [4, 360, 1]
     # Mixed: a tensor anywhere gives a tensor.
     assert common_sense_error(11, 58, torch.tensor(0), 2).item() == 4
+    assert common_sense_error(torch.tensor([3, 3]), 0, 2, 59).tolist() == [1, 1]
 
 
 def test_clock_error_summary_and_accuracy():

@@ -23,6 +23,7 @@ from tinyvision.models.modeling_clock import (
     degrees_to_sincos,
     head_loss,
     resolve_hour,
+    resolve_hour_classes,
     split_dial_minutes,
 )
 from tinyvision.tasks.clock import (
@@ -186,9 +187,16 @@ def test_hour_resolution_near_the_hour():
         hour_logits[leaning_to], hour_logits[other] = 2.0, 1.0
         return torch.cat((hour_logits, degrees_to_sincos(torch.tensor(6.0 * minute))))[None]
 
-    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(3, 2, 59))) == (2, 59)
-    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(2, 3, 0))) == (3, 0)
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(3, 2, 59))) == (2, 59)  # not 3:59
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(2, 3, 0))) == (3, 0)  # not 2:00
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(3, 2, 0))) == (3, 0)
     assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(2, 3, 58.6))) == (2, 59)
+    assert split_dial_minutes(decode_logits("hybrid", hybrid_logits(0, 11, 59))) == (11, 59)  # across 12
+    # a confident classifier is taken at its word, whatever faint weight its neighbours get
+    confident = hybrid_logits(3, 4, 0)
+    confident[0, 4] = -3.0
+    assert split_dial_minutes(decode_logits("hybrid", confident)) == (3, 0)
+    assert resolve_hour_classes(hybrid_logits(3, 2, 59)[:, :12], torch.tensor([59.0])).tolist() == [2]
 
     # angles: the hour hand of 2:59 is almost on 3, that of 3:00 may read slightly before 3.
     def angles_logits(marker, hour_offset, minute_offset):
@@ -199,7 +207,7 @@ def test_hour_resolution_near_the_hour():
         assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 89.9, 354.0))) == (2, 59)
         assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 91.0, 354.0))) == (2, 59)
         assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 89.0, 0.5))) == (3, 0)
-        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 359.0, 358.0))) == (11, 58)
+        assert split_dial_minutes(decode_logits("angles", angles_logits(marker, 359.0, 348.0))) == (11, 58)
     # a minute hand a hair before 12 rounds up to the next hour, hour resolved accordingly
     assert split_dial_minutes(decode_logits("angles", angles_logits(10.0, 90.0, 359.8))) == (3, 0)
 

@@ -20,8 +20,10 @@ Heads (``head``) — what the network outputs, how the targets are encoded and h
   (:func:`~modeling_clock.resolve_hour`).
 * ``hybrid`` — the seed's proposed next step: two FC branches; 12 hour logits (cross-entropy) and
   ``(sin, cos)`` of the minute angle (mean squared error). The minute is read with ``atan2``; the hour
-  from the probability-weighted circular mean of the hour classes' centres, resolved with the minute,
-  so that 2:59 with some probability on 3 reads 2:59 and not 3:59.
+  is the argmax class unless the classifier straddles a class boundary (a neighbour holds at least a
+  quarter of the top probability), in which case the minute says which side of the boundary the hand
+  is on (:func:`~modeling_clock.resolve_hour_classes`): a classifier leaning to 3 with weight on 2
+  reads 2:59, not 3:59.
 * ``angles`` (default, recommended) — 6 linear outputs: ``(sin, cos)`` of the *absolute image angles*
   of the 12 o'clock marker (``dial_rotation``), the hour hand and the minute hand, mean squared error.
   The time is read from the differences (hand − marker), the hour resolved with the minute. Needs the

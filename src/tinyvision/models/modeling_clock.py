@@ -88,22 +88,36 @@ def decode_periodic(logits: torch.Tensor) -> torch.Tensor:
     return hour.float() * 60.0 + minute
 
 
-def hour_class_position(hour_logits: torch.Tensor) -> torch.Tensor:
-    """Hour-hand position (hours, [0, 12)) as the softmax-weighted circular mean of the class centres ``k + 0.5``."""
+def resolve_hour_classes(hour_logits: torch.Tensor, minute, min_share: float = 0.25) -> torch.Tensor:
+    """The whole hour from 12 hour-class logits (class k = hand in [k, k + 1)), resolved with the minute.
+
+    Near a class boundary a classifier splits its probability between the two classes around it. When
+    the argmax class ``k`` shares at least ``min_share`` of its probability with a neighbour, the
+    classifier straddles that boundary, and the minute says on which side the hand is: late in the hour
+    (minute >= 30) means just below the boundary, early means just above it. So a classifier leaning to 3
+    but with weight on 2 reads 2:59, not 3:59, and one leaning to 2 with weight on 3 reads 3:00 (not 2:00).
+    Without such a neighbour the argmax stands.
+    """
     probs = hour_logits.float().softmax(-1)
-    centres = torch.deg2rad((torch.arange(12, device=probs.device, dtype=torch.float32) + 0.5) * 30.0)
-    angle = sincos_to_degrees(probs @ torch.sin(centres), probs @ torch.cos(centres))
-    return angle / 30.0
+    top, k = probs.max(-1)
+    previous = probs.gather(-1, ((k - 1) % 12)[:, None])[:, 0]
+    following = probs.gather(-1, ((k + 1) % 12)[:, None])[:, 0]
+    late = torch.as_tensor(minute, dtype=torch.float32, device=probs.device) >= 30.0
+    straddles_previous = (previous >= following) & (previous >= min_share * top)  # the boundary at k
+    straddles_following = (following > previous) & (following >= min_share * top)  # the boundary at k + 1
+    hour = torch.where(straddles_previous & late, k - 1, k)
+    hour = torch.where(straddles_following & ~late, k + 1, hour)
+    return hour.remainder(12)
 
 
 def decode_hybrid(logits: torch.Tensor) -> torch.Tensor:
     """``[12 hour logits, sin, cos of the minute angle]`` → minutes.
 
-    The minute comes from ``atan2``; the hour from the classes' circular mean (:func:`hour_class_position`),
-    resolved with the minute, so probability shared between 2 and 3 at 2:59 still reads 2:59.
+    The minute comes from ``atan2``; the hour from the classes, resolved with the minute
+    (:func:`resolve_hour_classes`).
     """
     minute = sincos_to_degrees(logits[:, 12], logits[:, 13]) / 6.0
-    hour = resolve_hour(hour_class_position(logits[:, :12]), minute)
+    hour = resolve_hour_classes(logits[:, :12], minute)
     return hour.float() * 60.0 + minute
 
 

@@ -320,7 +320,7 @@ class Engine:
         if request == "latest":
             checkpoints = list_checkpoints(self.output_dir)
             if not checkpoints:
-                logger.warning("no checkpoint in %s; starting from scratch", self.output_dir)
+                logger.info("no checkpoint in %s; starting from scratch", self.output_dir)
                 return None
             return checkpoints[-1]
         path = Path(request)

@@ -1,0 +1,202 @@
+"""Expand the study into (variant, seed) units, run them resumably and shardably, merge folders.
+
+Each unit lives in ``<output_dir>/units/<key>/`` and is finished when its ``result.json`` exists.
+The key hashes everything that determines the run (family, overrides, preset, dataset, profile,
+seed), so the default model, which appears in several axes, trains once per seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .definitions import EXPERIMENTS, FULL_TRAIN_EXPERIMENTS, PROFILES, Profile, Variant, axes_for
+
+FAMILIES = ("mlp", "cnn")
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class Unit:
+    experiment: str
+    family: str
+    axis: str
+    variant: Variant
+    seed: int
+    profile: str
+
+    @property
+    def full_train(self) -> bool:
+        return self.experiment in FULL_TRAIN_EXPERIMENTS
+
+    def resolved_training(self) -> dict:
+        """The training hyperparameters the run will use (so 'sgd 0.01' and 'default' are one run)."""
+        from ..presets import MODEL_DEFAULTS, get_preset
+
+        preset = get_preset(self.variant.preset).training if self.variant.preset else {}
+        return {**MODEL_DEFAULTS[self.family], **preset, **self.variant.training}
+
+    @property
+    def key(self) -> str:
+        """Same run ⇒ same key, whichever experiment or axis lists it."""
+        identity = {
+            "family": self.family, "config": self.variant.config, "training": self.resolved_training(),
+            "preset": self.variant.preset, "dataset": self.variant.dataset, "seed": self.seed,
+            "profile": self.profile, "full_train": self.full_train,
+        }
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+        return f"{self.family}-{digest}-s{self.seed}"
+
+
+def expand(experiments, families, seeds: int, profile: str) -> list[Unit]:
+    """All units of the requested experiments, in a stable order."""
+    experiments = list(EXPERIMENTS) if experiments in ("all", ["all"]) else list(experiments)
+    families = list(FAMILIES) if families in ("both", ["both"]) else list(families)
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
+    units = []
+    for experiment in experiments:
+        for family in families:
+            if family not in FAMILIES:
+                raise ValueError(f"unknown model {family!r}; choose mlp, cnn or both")
+            for axis in axes_for(experiment, family):
+                for variant in axis.variants:
+                    units.extend(Unit(experiment, family, axis.name, variant, seed, profile) for seed in range(seeds))
+    return units
+
+
+def unique_runs(units: list[Unit]) -> list[Unit]:
+    """One unit per key (the first that names it)."""
+    seen, runs = set(), []
+    for unit in units:
+        if unit.key not in seen:
+            seen.add(unit.key)
+            runs.append(unit)
+    return runs
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 0, 1
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError as error:
+        raise ValueError(f"--shard must look like i/n (e.g. 0/2), got {text!r}") from error
+    if not 0 <= index < count:
+        raise ValueError(f"--shard {text}: need 0 <= i < n")
+    return index, count
+
+
+def shard(runs: list[Unit], index: int, count: int) -> list[Unit]:
+    return [run for position, run in enumerate(runs) if position % count == index]
+
+
+def is_done(output_dir: Path, unit: Unit) -> bool:
+    return (output_dir / "units" / unit.key / RESULT_FILE).exists()
+
+
+def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool = True) -> dict:
+    """Train one unit with the engine and write its result.json (atomically, last)."""
+    from accelerate.utils import set_seed
+
+    from ..data import load_image_classification
+    from ..tasks.classification import ClassifierArguments, build_classifier, resolve_recipe
+    from ..training import Engine, TrainingArguments, write_json_atomic
+    from ..tasks.classification import ClassificationStep
+
+    profile: Profile = PROFILES[unit.profile]
+    family = unit.family
+    unit_dir = output_dir / "units" / unit.key
+    run_dir = unit_dir / "run"
+    dataset = unit.variant.dataset
+    dataset_path = str(Path(data_dir) / dataset) if (Path(data_dir) / dataset).exists() else dataset
+
+    if unit.full_train:
+        epochs = profile.best_epochs[family]
+        data = load_image_classification(dataset_path, validation_split=0.0,
+                                         max_train_samples=profile.best_max_train_samples)
+        eval_dataset, test_dataset = data.test, data.test  # the seed's Figure 7 plots test accuracy per epoch
+    else:
+        epochs = profile.epochs[family]
+        limit = (lambda table: None if table is None else table[family])
+        data = load_image_classification(dataset_path, max_train_samples=limit(profile.max_train_samples),
+                                         max_eval_samples=limit(profile.max_eval_samples))
+        eval_dataset, test_dataset = data.validation, None
+
+    classifier_args = ClassifierArguments(dataset_name=dataset_path, model=family, preset=unit.variant.preset,
+                                          config_overrides=json.dumps(unit.variant.config))
+    training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
+                                      checkpointing_steps="epoch", checkpoints_total_limit=1,
+                                      resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
+                                      **unit.variant.training)
+    family, config_overrides, training_args = resolve_recipe(classifier_args, training_args)
+    set_seed(unit.seed)
+    model, processor = build_classifier(family, data, config_overrides)
+    start = time.perf_counter()
+    engine = Engine(ClassificationStep(model, processor), training_args, data.train, eval_dataset,
+                    test_dataset=test_dataset)
+    result = engine.train()
+    result_payload = {
+        "unit": {"experiment": unit.experiment, "family": family, "axis": unit.axis, "seed": unit.seed,
+                 "profile": unit.profile, "variant": asdict(unit.variant), "key": unit.key},
+        "history": result.history,
+        "metrics": result.metrics,
+        "wall_time_s": time.perf_counter() - start,
+        "num_train": len(data.train),
+        "num_eval": len(eval_dataset) if eval_dataset is not None else 0,
+        "training_args": asdict(training_args),
+    }
+    if engine.accelerator.is_main_process:
+        for checkpoint in run_dir.glob("checkpoint-*"):
+            shutil.rmtree(checkpoint, ignore_errors=True)
+        if not unit.full_train:  # sweep units keep their numbers, not their weights
+            for weights in run_dir.glob("*.safetensors"):
+                weights.unlink()
+        write_json_atomic(unit_dir / RESULT_FILE, result_payload)
+    return result_payload
+
+
+def run_study(units: list[Unit], data_dir: str, output_dir: str | Path, *, shard_spec: str | None = None,
+              show_progress: bool = True) -> list[Unit]:
+    """Run this shard's unfinished units (skipping finished ones); returns the units it ran."""
+    output_dir = Path(output_dir)
+    index, count = parse_shard(shard_spec)
+    runs = shard(unique_runs(units), index, count)
+    todo = [run for run in runs if not is_done(output_dir, run)]
+    progress = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=f"units (shard {index}/{count})",
+                    unit="unit", disable=not show_progress)
+    for unit in todo:
+        progress.set_postfix_str(f"{unit.family} {unit.experiment} · {unit.variant.name} · seed {unit.seed}")
+        run_unit(unit, data_dir, output_dir)
+        progress.update(1)
+    progress.close()
+    return todo
+
+
+def merge(sources, output_dir: str | Path) -> int:
+    """Copy finished units from other study folders (other shards or machines) into ``output_dir``."""
+    target = Path(output_dir) / "units"
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for source in sources:
+        for result in sorted(Path(source).glob(f"units/*/{RESULT_FILE}")):
+            destination = target / result.parent.name
+            if (destination / RESULT_FILE).exists():
+                continue
+            shutil.copytree(result.parent, destination, dirs_exist_ok=True)
+            copied += 1
+    return copied
+
+
+def load_results(output_dir: str | Path) -> dict[str, dict]:
+    """key → result payload for every finished unit."""
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(Path(output_dir).glob(f"units/*/{RESULT_FILE}"))
+    }

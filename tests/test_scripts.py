@@ -72,16 +72,20 @@ def test_script_reports_bad_arguments(tiny_dataset_dir, tmp_path):
 
 def test_presets_set_model_and_training_together_and_explicit_values_win():
     assert set(PRESETS) >= {"mlp1", "mlp2", "cnn1"}
-    family, overrides, args = resolve_recipe(ClassifierArguments(preset="mlp2"), TrainingArguments())
+    family, overrides, args, _ = resolve_recipe(ClassifierArguments(preset="mlp2"), TrainingArguments())
     assert family == "mlp" and overrides == {}
     assert (args.optimizer, args.learning_rate, args.num_train_epochs, args.per_device_train_batch_size) == (
         "adagrad", 0.01, 50, 32)
-    family, overrides, args = resolve_recipe(ClassifierArguments(preset="cnn1"),
+    family, overrides, args, _ = resolve_recipe(ClassifierArguments(preset="cnn1"),
                                              TrainingArguments(learning_rate=0.0005))
     assert family == "cnn" and overrides == get_preset("cnn1").config
     assert (args.optimizer, args.learning_rate, args.num_train_epochs) == ("adam", 0.0005, 20)
-    family, _, args = resolve_recipe(ClassifierArguments(model="cnn"), TrainingArguments())
+    family, _, args, classifier_args = resolve_recipe(ClassifierArguments(model="cnn"), TrainingArguments())
     assert (family, args.optimizer, args.learning_rate, args.num_train_epochs) == ("cnn", "sgd", 0.01, 20)
+    assert classifier_args.augment is None
+    _, overrides, args, classifier_args = resolve_recipe(ClassifierArguments(preset="augmented"), TrainingArguments())
+    assert classifier_args.augment == "crop_flip" and overrides["label_smoothing"] == 0.1
+    assert (args.lr_scheduler_type, args.momentum, args.per_device_train_batch_size) == ("one_cycle", 0.9, 128)
     with pytest.raises(ValueError, match="is a mlp recipe"):
         resolve_recipe(ClassifierArguments(preset="mlp1", model="cnn"), TrainingArguments())
     with pytest.raises(ValueError, match="unknown preset"):

@@ -135,11 +135,11 @@ def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool 
                                       checkpointing_steps="epoch", checkpoints_total_limit=1,
                                       resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
                                       **unit.variant.training)
-    family, config_overrides, training_args = resolve_recipe(classifier_args, training_args)
+    family, config_overrides, training_args, classifier_args = resolve_recipe(classifier_args, training_args)
     set_seed(unit.seed)
     model, processor = build_classifier(family, data, config_overrides)
     start = time.perf_counter()
-    engine = Engine(ClassificationStep(model, processor), training_args, data.train, eval_dataset,
+    engine = Engine(ClassificationStep(model, processor, augment=classifier_args.augment), training_args, data.train, eval_dataset,
                     test_dataset=test_dataset)
     result = engine.train()
     result_payload = {

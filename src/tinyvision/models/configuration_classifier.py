@@ -41,6 +41,7 @@ class _ClassifierConfigMixin:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_probability("dropout", self.dropout)
+        check_probability("label_smoothing", self.label_smoothing)
         check_non_negative("l1", self.l1)
         check_non_negative("l2", self.l2)
         if self.num_labels < 2:
@@ -60,6 +61,7 @@ class MLPConfig(_ClassifierConfigMixin, PretrainedConfig):
         dropout: dropout rate after each hidden layer (0 disables it).
         batch_norm: BatchNorm1d after each hidden Linear, before the activation.
         l1, l2: Keras-style kernel penalties added to the returned loss (not weight decay).
+        label_smoothing: cross-entropy label smoothing of the returned loss (0 = none, the seed's).
         id2label / num_labels: the classes (default: the 10 Fashion-MNIST classes).
     """
 
@@ -77,6 +79,7 @@ class MLPConfig(_ClassifierConfigMixin, PretrainedConfig):
         batch_norm: bool = False,
         l1: float = 0.0,
         l2: float = 0.0,
+        label_smoothing: float = 0.0,
         **kwargs,
     ):
         _default_labels(kwargs)
@@ -89,6 +92,7 @@ class MLPConfig(_ClassifierConfigMixin, PretrainedConfig):
         self.batch_norm = batch_norm
         self.l1 = l1
         self.l2 = l2
+        self.label_smoothing = label_smoothing
         super().__init__(**kwargs)
         self._check_common()
         check_positive_ints("hidden_sizes", self.hidden_sizes)
@@ -114,7 +118,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
             ``activation``), which the seed varies on its own.
         batch_norm: BatchNorm2d after each convolution, before its activation.
         fc_hidden_sizes: widths of the dense hidden layers; dropout after each of them.
-        initializer, l1, l2, id2label: as in :class:`MLPConfig`.
+        initializer, l1, l2, label_smoothing, id2label: as in :class:`MLPConfig`.
     """
 
     model_type = "tinyvision_cnn"
@@ -140,6 +144,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         initializer: str = "glorot_uniform",
         l1: float = 0.0,
         l2: float = 0.0,
+        label_smoothing: float = 0.0,
         **kwargs,
     ):
         _default_labels(kwargs)
@@ -161,6 +166,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         self.initializer = initializer
         self.l1 = l1
         self.l2 = l2
+        self.label_smoothing = label_smoothing
         super().__init__(**kwargs)
         self._check_common()
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)

@@ -38,7 +38,7 @@ class TinyVisionPreTrainedModel(PreTrainedModel):
 def _classification_output(model, logits: torch.Tensor, labels: torch.Tensor | None) -> ImageClassifierOutput:
     loss = None
     if labels is not None:
-        loss = nn.functional.cross_entropy(logits, labels.long())
+        loss = nn.functional.cross_entropy(logits, labels.long(), label_smoothing=model.config.label_smoothing)
         penalty = kernel_penalty(model, model.config.l1, model.config.l2)
         if penalty is not None:
             loss = loss + penalty

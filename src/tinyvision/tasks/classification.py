@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from accelerate.utils import set_seed
 from torch.nn import functional as F
 
 from ..data import ImageClassificationData, load_image_classification
+from ..data.augment import augment as augment_images
 from ..models import CNNConfig, CNNForImageClassification, MLPConfig, MLPForImageClassification
 from ..models import TinyVisionImageProcessor
 from ..presets import MODEL_DEFAULTS, get_preset
@@ -34,6 +35,9 @@ class ClassifierArguments:
     validation_seed: int = field(default=0, metadata={"help": "Seed of the train/validation split (fixed)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on at most this many examples."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many examples."})
+    augment: str | None = field(
+        default=None, metadata={"help": "Training augmentation: none, crop or crop_flip (default: the preset's)."}
+    )
     model: str | None = field(default=None, metadata={"help": "mlp or cnn (default: the preset's, else mlp)."})
     preset: str | None = field(default=None, metadata={"help": "mlp1, mlp2 or cnn1: model and training together."})
     config_overrides: str | None = field(
@@ -48,12 +52,17 @@ class ClassifierArguments:
 class ClassificationStep(SupervisedStep):
     """Normalises uint8 batches with the processor's constants; measures loss and accuracy."""
 
-    def __init__(self, model, processor: TinyVisionImageProcessor, **kwargs):
+    def __init__(self, model, processor: TinyVisionImageProcessor, *, augment: str | None = None, **kwargs):
         super().__init__(model, **kwargs)
         self.processor = processor
+        self.augment = augment
+        augment_images(torch.zeros(1, 1, 4, 4, dtype=torch.uint8), augment)  # fail early on a bad name
 
     def model_inputs(self, batch, training):
-        return {"pixel_values": self.processor.normalize_uint8(batch["pixel_values"]), "labels": batch["labels"]}
+        images = batch["pixel_values"]
+        if training:
+            images = augment_images(images, self.augment)
+        return {"pixel_values": self.processor.normalize_uint8(images), "labels": batch["labels"]}
 
     def train_metrics(self, outputs, inputs):
         return {"accuracy": (outputs.logits.argmax(-1) == inputs["labels"]).float().mean()}
@@ -85,7 +94,7 @@ def parse_config_overrides(text: str | None) -> dict:
 
 
 def resolve_recipe(args: ClassifierArguments, training_args: TrainingArguments):
-    """(model family, config overrides, training args): explicit values > preset > model defaults."""
+    """(family, config overrides, training args, classifier args): explicit > preset > model defaults."""
     preset = get_preset(args.preset) if args.preset else None
     family = args.model or (preset.model if preset else "mlp")
     if family not in MODEL_FAMILIES:
@@ -93,10 +102,12 @@ def resolve_recipe(args: ClassifierArguments, training_args: TrainingArguments):
     if preset and preset.model != family:
         raise ValueError(f"preset {args.preset!r} is a {preset.model} recipe but --model is {family!r}")
     config_overrides = {**(preset.config if preset else {}), **parse_config_overrides(args.config_overrides)}
+    if args.augment is None and preset is not None:
+        args = replace(args, augment=preset.data.get("augment"))
     training_args = training_args.with_defaults(**(preset.training if preset else {})).with_defaults(
         **MODEL_DEFAULTS[family]
     )
-    return family, config_overrides, training_args
+    return family, config_overrides, training_args, args
 
 
 def check_config_fields(config_class, overrides: dict) -> None:
@@ -131,7 +142,7 @@ def build_classifier(family: str, data: ImageClassificationData, config_override
 
 def train_classifier(args: ClassifierArguments, training_args: TrainingArguments) -> TrainResult:
     """Load data, build the model from the recipe, train it with the engine, save (and push) it."""
-    family, config_overrides, training_args = resolve_recipe(args, training_args)
+    family, config_overrides, training_args, args = resolve_recipe(args, training_args)
     data = load_image_classification(
         args.dataset_name,
         validation_split=args.validation_split,
@@ -144,7 +155,7 @@ def train_classifier(args: ClassifierArguments, training_args: TrainingArguments
     set_seed(training_args.seed)  # the initial weights depend on the seed too
     model, processor = build_classifier(family, data, config_overrides)
     engine = Engine(
-        ClassificationStep(model, processor, max_grad_norm=training_args.max_grad_norm),
+        ClassificationStep(model, processor, augment=args.augment, max_grad_norm=training_args.max_grad_norm),
         training_args,
         data.train,
         data.validation,

@@ -28,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--shard", default=None, help="Run only shard i of n (i/n); report when all are done.")
     parser.add_argument("--merge", nargs="*", default=None, help="Study folders to copy finished units from.")
     parser.add_argument("--report_only", action="store_true", help="Only aggregate and write the report.")
+    parser.add_argument("--allow_partial", action="store_true",
+                        help="Write the report from the units finished so far (it says how many).")
     parser.add_argument("--num_threads", type=int, default=1, help="torch threads (1 is fastest for these on CPU).")
     args = parser.parse_args(argv)
 
@@ -42,12 +44,13 @@ def main(argv=None):
         run_study(units, args.data_dir, args.output_dir, shard_spec=args.shard)
     results = load_results(args.output_dir)
     missing = {unit.key for unit in units} - set(results)
-    if missing:
+    if missing and not args.allow_partial:
         print(f"{len(missing)} unit(s) not finished yet: no report (run the other shards, then --report_only)")
         return
     command = "python scripts/run_experiments.py " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a != "--report_only")
-    path = write_report(units, results, args.output_dir, command=command, profile=args.profile)
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--report_only", "--allow_partial"))
+    path = write_report(units, {k: v for k, v in results.items() if k in {u.key for u in units}},
+                        args.output_dir, command=command, profile=args.profile)
     print(f"report: {path}")
 
 

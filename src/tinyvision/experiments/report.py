@@ -113,8 +113,13 @@ def write_report(units: list[Unit], results: dict[str, dict], output_dir: str | 
                   f"transfer models on {spec.best_max_train_samples:,} training images, tested on the full test "
                   "sets. Numbers are lower than a full run's; compare variants with each other.", ""]
     total_time = sum(result["wall_time_s"] for result in results.values())
+    planned = len({unit.key for unit in units})
     lines += [f"Command: `{command}`  ", f"Commit: `{_commit()}`  ",
-              f"Units finished: {len(results)}; summed training wall time {total_time / 60:.1f} min.", ""]
+              f"Units finished: {len(results)} of {planned}; summed training wall time {total_time / 60:.1f} min.",
+              ""]
+    if len(results) < planned:
+        lines += [f"**Partial report**: {planned - len(results)} unit(s) had not finished; the tables and figures "
+                  "show what had (the seeds column says how many runs each row averages).", ""]
     if any(unit.variant.dataset == "cifar10" for unit in units):
         lines += ["CIFAR-10 test accuracy is measured on the first 1,000 official test images (all that "
                   "`../shared/data/cifar10` holds).", ""]

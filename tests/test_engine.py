@@ -64,6 +64,8 @@ def test_training_lowers_the_loss_and_writes_its_records(data, tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert "config" in lines[0] and [line["epoch"] for line in lines[1:]] == [1, 2, 3, 4, 5, 6]
     assert (tmp_path / "model.safetensors").exists() and (tmp_path / "preprocessor_config.json").exists()
+    run_config = json.loads((tmp_path / "run_config.json").read_text())
+    assert run_config["hardware"]["device"] == "cpu" and run_config["training_args"]["seed"] == 7
     assert [p.name for p in list_checkpoints(tmp_path)] == ["checkpoint-45", "checkpoint-54"]  # limit 2
 
 

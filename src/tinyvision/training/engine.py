@@ -454,8 +454,27 @@ class Engine:
         self.history.append(record)
         if accelerator.is_main_process:
             write_json_atomic(self.output_dir / "history.json", self.history)
+            self.step.on_epoch_end(epoch, self)  # e.g. the generative steps' per-epoch sample grids
         accelerator.log(record, step=self.global_step)
         return record
+
+    def hardware(self) -> dict:
+        """What the run ran on, for model cards and reports."""
+        import platform
+
+        device = self.accelerator.device
+        info = {
+            "device": device.type,
+            "num_processes": self.accelerator.num_processes,
+            "mixed_precision": self.accelerator.mixed_precision,
+            "torch_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(terse=True),
+            "torch": torch.__version__,
+        }
+        if device.type == "cuda":
+            info["gpu"] = torch.cuda.get_device_name(device)
+        return info
 
     def _finish(self) -> TrainResult:
         accelerator = self.accelerator
@@ -474,6 +493,6 @@ class Engine:
             write_json_atomic(self.output_dir / "all_results.json", metrics)
             write_json_atomic(self.output_dir / "history.json", self.history)
             write_json_atomic(self.output_dir / "run_config.json",
-                              {"training_args": asdict(self.args), **self.run_config})
+                              {"training_args": asdict(self.args), "hardware": self.hardware(), **self.run_config})
         accelerator.end_training()
         return TrainResult(self.history, metrics, self.global_step)

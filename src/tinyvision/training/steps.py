@@ -46,6 +46,11 @@ class TrainStep:
         """Turn gathered per-example values into numbers; the mean of each by default."""
         return {name: values.float().mean().item() for name, values in gathered.items()}
 
+    def on_epoch_end(self, epoch: int, engine) -> None:
+        """Called on the main process only, after epoch ``epoch`` (0-based) is recorded in ``engine.history``
+        and before its checkpoint: no collective operations here. A no-op by default (the generative
+        steps save their sample grids)."""
+
     def save_pretrained(self, output_dir: str, accelerator) -> None:
         """Write the final model (and its processor) with ``save_pretrained``."""
         accelerator.unwrap_model(self.model).save_pretrained(output_dir, is_main_process=accelerator.is_main_process)

@@ -24,7 +24,10 @@ from tinyvision.models.modeling_clock import (
     head_loss,
     resolve_hour,
     resolve_hour_classes,
+    sincos_to_degrees,
+    snap_to_ticks,
     split_dial_minutes,
+    to_polar,
 )
 from tinyvision.tasks.clock import (
     ClockArguments,
@@ -37,8 +40,10 @@ from tinyvision.training import TrainingArguments
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADS = ("regression", "classification", "multihead", "periodic", "hybrid", "angles")
-SMALL = dict(image_size=32, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1],
+SMALL = dict(image_size=32, polar=False, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1],
              pool_after=[True, True], fc_hidden_sizes=[16])
+SMALL_POLAR = dict(image_size=32, polar=True, polar_rows=8, polar_cols=64, conv_filters=[4, 8],
+                   conv_kernel_sizes=[3, 3], conv_strides=[1, 1], pool_after=[True, True], fc_hidden_sizes=[16])
 TIMES = [(0, 0), (2, 59), (3, 0), (5, 45), (11, 58), (6, 30), (9, 1)]
 
 
@@ -77,7 +82,7 @@ def test_clock_error_summary_and_accuracy():
 def _angles_logits(hour: int, minute: int, marker: float = 0.0) -> torch.Tensor:
     hour_hand = marker + 30.0 * (hour + minute / 60.0)
     minute_hand = marker + 6.0 * minute
-    return degrees_to_sincos(torch.tensor([marker, hour_hand, minute_hand]) % 360).reshape(6)
+    return degrees_to_sincos(torch.tensor([marker, hour_hand, minute_hand, 12 * marker]) % 360).reshape(8)
 
 
 def known_logits(head: str, hour: int, minute: int, interval: int = 15) -> torch.Tensor:
@@ -157,6 +162,59 @@ def test_each_head_predicts_the_time_its_logits_encode(head):
         assert out.loss is None and ((out.minutes >= 0) & (out.minutes < 720)).all()
 
 
+def test_polar_grid_turns_a_quarter_turn_into_a_shift():
+    image = torch.randn(2, 1, 32, 32)
+    quarter = torch.rot90(image, -1, dims=(2, 3))  # clockwise
+    polar, turned = to_polar(image, 8, 64), to_polar(quarter, 8, 64)
+    torch.testing.assert_close(turned, torch.roll(polar, 16, dims=-1), atol=1e-4, rtol=1e-4)
+    # column 0 looks straight up, column 16 to the right
+    marked = torch.zeros(1, 1, 32, 32)
+    marked[0, 0, :14, 15:17] = 1.0  # a bar from the centre upwards
+    profile = to_polar(marked, 8, 64)[0, 0, 4]
+    assert profile.argmax().item() == 0 and profile[16].item() == 0
+
+
+def test_polar_angles_reader_is_equivariant_to_quarter_turns():
+    """Rotating the clock a quarter turn adds 90 degrees to every predicted image angle; the time stays."""
+    torch.manual_seed(0)
+    model = ClockReader(ClockReaderConfig(head="angles", **SMALL_POLAR)).eval()
+    image = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        out, turned = model(pixel_values=image), model(pixel_values=torch.rot90(image, -1, dims=(2, 3)))
+    before = torch.stack([sincos_to_degrees(out.logits[:, 2 * k], out.logits[:, 2 * k + 1]) for k in range(3)])
+    after = torch.stack([sincos_to_degrees(turned.logits[:, 2 * k], turned.logits[:, 2 * k + 1]) for k in range(3)])
+    gap = (after - before - 90.0 + 180.0).remainder(360.0) - 180.0
+    assert gap.abs().max().item() < 1e-2
+    torch.testing.assert_close(out.minutes, turned.minutes, atol=1e-2, rtol=0)
+
+
+def test_polar_angles_head_reads_the_columns_it_is_shown():
+    """A score spike at column j for each target reads as the direction of column j."""
+    config = ClockReaderConfig(head="angles", **{**SMALL_POLAR, "fc_hidden_sizes": []})
+    model = ClockReader(config).eval()
+    channels, (rows, cols) = config.conv_filters[-1], config.feature_map_shape
+    with torch.no_grad():
+        model.out.weight.zero_()  # offsets 0: each column votes for its own direction
+        model.out.bias.zero_()
+        for target in range(3):  # score of target t = channel t at the first radius
+            model.out.weight[target, target * rows] = 1.0
+        model.out.weight[3, 0] = 1.0  # the tick phase looks where the marker is
+    step = 360.0 / cols
+    centre = (config.polar_cols // cols - 1) / 2 * 360.0 / config.polar_cols  # a pooled column's mean direction
+    for marker_col, hour_col, minute_col in [(0, 3, 12), (5, 5, 10), (15, 2, 9)]:
+        features = torch.zeros(1, channels, rows, cols)
+        for target, col in enumerate((marker_col, hour_col, minute_col)):
+            features[0, target, 0, col] = 60.0
+        logits = model.column_angles(features)
+        degrees = [sincos_to_degrees(logits[:, 2 * k], logits[:, 2 * k + 1]).item() for k in range(4)]
+        expected = [col * step + centre for col in (marker_col, hour_col, minute_col)]
+        expected.append(12 * expected[0] % 360)
+        assert degrees == pytest.approx(expected, abs=1e-3)
+        minutes = decode_logits("angles", logits).item()
+        relative_minute = ((minute_col - marker_col) * step % 360) / 6
+        assert minutes % 60 == pytest.approx(relative_minute, abs=1e-2)
+
+
 def test_model_loss_uses_labels_and_names_missing_columns():
     torch.manual_seed(0)
     pixels = torch.randn(3, 1, 32, 32)
@@ -212,6 +270,19 @@ def test_hour_resolution_near_the_hour():
     assert split_dial_minutes(decode_logits("angles", angles_logits(10.0, 90.0, 359.8))) == (3, 0)
 
 
+def test_angles_head_snaps_the_marker_to_the_tick_lattice():
+    """The tick phase (12 x marker angle, from all twelve hour marks) corrects a marker read 8 degrees off."""
+    marker, hour_hand, minute_hand = 200.0, 200.0 + 30 * 4.5, 200.0 + 6 * 30  # 4:30
+    for marker_read in (192.0, 208.0, 214.0):
+        logits = degrees_to_sincos(torch.tensor([marker_read, hour_hand, minute_hand, 12 * marker % 360])
+                                   ).reshape(1, 8)
+        assert split_dial_minutes(decode_logits("angles", logits)) == (4, 30)
+        unsnapped = logits[:, :6]
+        assert split_dial_minutes(decode_logits("angles", unsnapped)) != (4, 30)
+    assert snap_to_ticks(torch.tensor([359.0, 14.0]), torch.tensor([0.0, 0.0])).tolist() == [0.0, 0.0]
+    assert snap_to_ticks(torch.tensor([16.0, 18.0]), torch.tensor([12 * 2.0] * 2)).tolist() == pytest.approx([2.0, 32.0])
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [
@@ -237,15 +308,15 @@ def test_config_validation_names_the_field(overrides, field):
 def test_config_defaults_keep_spatial_information():
     config = ClockReaderConfig()
     assert config.head == "angles" and config.model_type == "tinyvision_clock"
-    assert config.feature_map_size > 1  # flattened, not globally pooled
+    assert min(config.feature_map_shape) > 1  # flattened / read per column, not globally pooled
     assert ClockReaderConfig(head="periodic").fc_activation == "tanh"
     assert ClockReaderConfig(head="classification", interval_minutes=5).num_outputs == 144
 
 
 # ----------------------------------------------------------------------- save and load
-def _saved_reader(folder: Path, head: str = "angles") -> ClockReader:
+def _saved_reader(folder: Path, head: str = "angles", small: dict = SMALL_POLAR) -> ClockReader:
     torch.manual_seed(0)
-    model = ClockReader(ClockReaderConfig(head=head, batch_norm=True, **SMALL)).eval()
+    model = ClockReader(ClockReaderConfig(head=head, batch_norm=True, **small)).eval()
     with torch.no_grad():  # non-trivial batch-norm statistics, so that they must be saved too
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
@@ -257,9 +328,9 @@ def _saved_reader(folder: Path, head: str = "angles") -> ClockReader:
     return model
 
 
-@pytest.mark.parametrize("head", ["hybrid", "angles"])
-def test_save_load_gives_identical_outputs(tmp_path, head):
-    model = _saved_reader(tmp_path, head)
+@pytest.mark.parametrize("head, small", [("hybrid", SMALL), ("angles", SMALL_POLAR)])
+def test_save_load_gives_identical_outputs(tmp_path, head, small):
+    model = _saved_reader(tmp_path, head, small)
     loaded = AutoModel.from_pretrained(tmp_path).eval()
     assert type(loaded) is ClockReader and loaded.config.head == head
     pixels = torch.randn(4, 1, 32, 32)
@@ -285,9 +356,18 @@ def _images():
     ]
 
 
-def test_clock_reading_pipeline_on_any_image(tmp_path):
+def test_clock_reading_pipeline_on_any_image(tmp_path, monkeypatch):
     model = _saved_reader(tmp_path)
+
+    prompts = []
+
+    def no_prompt(*args, **kwargs):  # transformers swallows errors of optional components: record instead
+        prompts.append(args)
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_prompt)
     reader = pipeline("clock-reading", model=str(tmp_path))
+    assert prompts == [], "the pipeline asked whether to trust remote code; the registered classes must do"
     processor = AutoImageProcessor.from_pretrained(tmp_path)
     for image in _images():
         result = reader(image)

@@ -8,9 +8,13 @@ from .models import (
     ClockReaderConfig,
     CNNConfig,
     CNNForImageClassification,
+    GANConfig,
+    GANModel,
     MLPConfig,
     MLPForImageClassification,
     TinyVisionImageProcessor,
+    VAEConfig,
+    VAEModel,
 )
 from .registration import register_auto_classes
 
@@ -23,6 +27,10 @@ __all__ = [
     "ClockReaderConfig",
     "CNNConfig",
     "CNNForImageClassification",
+    "GANConfig",
+    "GANModel",
+    "VAEConfig",
+    "VAEModel",
     "MLPConfig",
     "MLPForImageClassification",
     "TinyVisionImageProcessor",

@@ -73,3 +73,6 @@ def clock_error_summary(errors, pred_hour=None, true_hour=None) -> dict[str, flo
     if pred_hour is not None:
         summary["hour_accuracy"] = accuracy(_to_numpy(pred_hour) % 12, _to_numpy(true_hour) % 12)
     return summary
+
+
+from .fid import compute_fid, compute_kid, evaluate_generator, frechet_distance, kid_from_features  # noqa: E402,F401

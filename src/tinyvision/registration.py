@@ -16,9 +16,13 @@ from .models import (
     ClockReaderConfig,
     CNNConfig,
     CNNForImageClassification,
+    GANConfig,
+    GANModel,
     MLPConfig,
     MLPForImageClassification,
     TinyVisionImageProcessor,
+    VAEConfig,
+    VAEModel,
 )
 from .models.configuration_clock import PIPELINE_TASK
 from .models.pipeline_clock import ClockReadingPipeline
@@ -53,4 +57,12 @@ def register_auto_classes() -> None:
     ClockReader.register_for_auto_class("AutoModel")
     PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=ClockReadingPipeline, pt_model=AutoModel,
                                         type="image")
+    # Task 3: the GAN and the VAE (AutoModel; their folders also carry the image processor).
+    for config_class, model_class in ((GANConfig, GANModel), (VAEConfig, VAEModel)):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, model_class, exist_ok=True)
+        AutoImageProcessor.register(config_class, slow_image_processor_class=TinyVisionImageProcessor,
+                                    exist_ok=True)
+        config_class.register_for_auto_class()
+        model_class.register_for_auto_class("AutoModel")
     _registered = True

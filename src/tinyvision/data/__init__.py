@@ -9,6 +9,7 @@ from .sources import (
     load_hf_dataset,
     load_image_classification,
 )
+from .sources import CATS_DATASET, load_cats  # noqa: E402  (Task 3)
 
 __all__ = [
     "DataError",
@@ -18,4 +19,6 @@ __all__ = [
     "decode_images",
     "load_hf_dataset",
     "load_image_classification",
+    "CATS_DATASET",
+    "load_cats",
 ]

@@ -254,3 +254,123 @@ def check_label_range(labels: Sequence[int] | torch.Tensor, num_labels: int, nam
     labels = torch.as_tensor(labels)
     if len(labels) and (labels.min() < 0 or labels.max() >= num_labels):
         raise DataError(f"{name} must lie in [0, {num_labels}), found values {int(labels.min())}..{int(labels.max())}")
+
+
+# ------------------------------------------------------------------------------ Task 3: cat faces
+CATS_DATASET = "../shared/data/cats_64x64"
+IMAGE_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def distinct_indices(blobs) -> list[int]:
+    """Indices of the first occurrence of each distinct byte string (exact duplicates dropped, order kept)."""
+    seen: set[bytes] = set()
+    keep = []
+    for index, blob in enumerate(blobs):
+        digest = hashlib.sha256(blob).digest()
+        if digest not in seen:
+            seen.add(digest)
+            keep.append(index)
+    return keep
+
+
+def images_from_array(array, image_size: int | None = None) -> torch.Tensor:
+    """An image array in the seed's layout (N, H, W, 3), or (N, 3, H, W) / (N, H, W); uint8 or float in
+    [0, 1] or [0, 255] → uint8 RGB tensor (N, 3, H, W), resized to ``image_size`` if it differs."""
+    array = np.asarray(array)
+    if array.ndim == 3:
+        array = np.repeat(array[..., None], 3, axis=-1)
+    if array.ndim != 4 or (array.shape[-1] not in (1, 3) and array.shape[1] not in (1, 3)):
+        raise DataError(f"expected images of shape (N, H, W, 3) or (N, 3, H, W), got {array.shape}")
+    if array.shape[-1] not in (1, 3):
+        array = array.transpose(0, 2, 3, 1)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    if array.dtype != np.uint8:
+        scale = 255.0 if np.issubdtype(array.dtype, np.floating) and array.size and array.max() <= 1.0 else 1.0
+        array = np.clip(np.rint(array.astype(np.float64) * scale), 0, 255).astype(np.uint8)
+    if image_size is not None and array.shape[1:3] != (image_size, image_size):
+        array = np.stack([np.asarray(Image.fromarray(image).resize((image_size, image_size), Image.Resampling.BILINEAR))
+                          for image in array])
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
+
+
+def _natural_key(path: Path):
+    import re
+
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def _is_image_folder(path: Path) -> bool:
+    if not path.is_dir() or any(path.rglob("*.parquet")) or any(path.rglob("*.arrow")):
+        return False
+    return any(child.suffix.lower() in IMAGE_FILE_SUFFIXES for child in path.rglob("*"))
+
+
+def load_cats(
+    source: str = CATS_DATASET,
+    *,
+    dedupe: bool = False,
+    image_size: int = 64,
+    image_column: str | None = None,
+    max_samples: int | None = None,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+) -> TensorDataset:
+    """Cat faces (or any unlabelled RGB images) → ``TensorDataset(pixel_values=uint8 (N, 3, S, S))``.
+
+    ``source`` is a Hub id or local dataset folder (parquet / ``save_to_disk``: its ``train`` split),
+    a ``.npy`` file (the seed's format: (N, 64, 64, 3) uint8), or a folder of image files (read in
+    natural name order: 2.jpg before 10.jpg). Images are decoded once (datasets: with the .npy cache of
+    :func:`decode_images_cached`). ``dedupe`` keeps the first of each set of byte-identical images (the
+    encoded bytes for datasets and files, the pixels for arrays): the Kaggle cats have 15,747 files
+    of which 6,444 repeat earlier ones, leaving 9,303. ``max_samples`` keeps the first N (after dedupe).
+    """
+    path = Path(source).expanduser()
+    if path.suffix == ".npy":
+        if not path.is_file():
+            raise DataError(f"no array at {source}")
+        array = np.load(path, mmap_mode="r")
+        keep = distinct_indices(np.ascontiguousarray(image).tobytes() for image in array) if dedupe else None
+        array = array if keep is None else array[keep]
+        images = images_from_array(array[:max_samples] if max_samples is not None else array, image_size)
+    elif _is_image_folder(path):
+        files = sorted((p for p in path.rglob("*") if p.suffix.lower() in IMAGE_FILE_SUFFIXES), key=_natural_key)
+        blobs = [file.read_bytes() for file in files]
+        if dedupe:
+            keep = distinct_indices(blobs)
+            files, blobs = [files[i] for i in keep], [blobs[i] for i in keep]
+        if max_samples is not None:
+            files, blobs = files[:max_samples], blobs[:max_samples]
+        arrays = []
+        for file_bytes, file in zip(blobs, files):
+            try:
+                image = Image.open(io.BytesIO(file_bytes)).convert("RGB")
+            except Exception as error:  # PIL raises many types for broken files
+                raise DataError(f"{file} is not a readable image: {error}") from error
+            if image.size != (image_size, image_size):
+                image = image.resize((image_size, image_size), Image.Resampling.BILINEAR)
+            arrays.append(np.asarray(image, dtype=np.uint8))
+        if not arrays:
+            raise DataError(f"no images in {source}")
+        images = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
+    else:
+        import datasets
+
+        dataset = load_hf_dataset(source)
+        split = dataset["train"] if "train" in dataset else dataset[next(iter(dataset))]
+        column = find_image_column(split, image_column)
+        if dedupe:
+            raw = split.cast_column(column, datasets.Image(decode=False))[column]
+            blobs = (item["bytes"] if item.get("bytes") is not None else Path(item["path"]).read_bytes()
+                     for item in raw)
+            keep = distinct_indices(blobs)
+            if len(keep) < len(split):
+                logger.info("dedupe: %d of %d images are distinct", len(keep), len(split))
+                split = split.select(keep)
+        if max_samples is not None and max_samples < len(split):
+            split = split.select(range(max_samples))
+        images = torch.from_numpy(
+            decode_images_cached(split, column, mode="RGB", image_size=image_size, cache_dir=cache_dir)
+        )
+    if len(images) == 0:
+        raise DataError(f"no images in {source}")
+    return TensorDataset(pixel_values=images)

@@ -2,9 +2,13 @@
 
 from .configuration_classifier import CNNConfig, MLPConfig
 from .configuration_clock import ClockReaderConfig
+from .configuration_gan import GANConfig
+from .configuration_vae import VAEConfig
 from .image_processing_tinyvision import TinyVisionImageProcessor, normalize_uint8
 from .modeling_classifier import CNNForImageClassification, MLPForImageClassification, TinyVisionPreTrainedModel
 from .modeling_clock import ClockReader, ClockReaderOutput
+from .modeling_gan import GANModel, GANOutput
+from .modeling_vae import VAEModel, VAEOutput
 
 __all__ = [
     "ClockReader",
@@ -12,9 +16,15 @@ __all__ = [
     "ClockReaderOutput",
     "CNNConfig",
     "CNNForImageClassification",
+    "GANConfig",
+    "GANModel",
+    "GANOutput",
     "MLPConfig",
     "MLPForImageClassification",
     "TinyVisionImageProcessor",
     "TinyVisionPreTrainedModel",
+    "VAEConfig",
+    "VAEModel",
+    "VAEOutput",
     "normalize_uint8",
 ]

@@ -1,5 +1,14 @@
 """Configuration of the Task 2 clock reader ("Tell-the-time"): a strided CNN backbone and one of six heads.
 
+Backbone: the Task 1 CNN (conv → batch norm → activation → pooling, per layer) with a stride in the first
+layer. By default (``polar=True``) it runs on the image resampled on a polar grid round its centre
+(radius × angle, the angle axis wrapping round): a dial turned by any angle is then the same picture
+shifted along the angle axis, so what the network learns about a hand or the 12 o'clock marker at one
+angle holds at every angle. (Measured while choosing the default, one epoch of 20,000 generated clocks at
+64×64 on this CPU, ``angles`` head: median common-sense error 1 minute on the polar grid, against 118 for
+the same budget on the image itself.) The last feature map is never globally pooled: where a hand points
+is exactly what such pooling would discard.
+
 Angle convention, shared with the clock generator: degrees clockwise from image "up" (towards
 row 0), in [0, 360). A target angle ``a`` is encoded as the pair ``(sin a, cos a)``.
 
@@ -24,10 +33,16 @@ Heads (``head``) — what the network outputs, how the targets are encoded and h
   quarter of the top probability), in which case the minute says which side of the boundary the hand
   is on (:func:`~modeling_clock.resolve_hour_classes`): a classifier leaning to 3 with weight on 2
   reads 2:59, not 3:59.
-* ``angles`` (default, recommended) — 6 linear outputs: ``(sin, cos)`` of the *absolute image angles*
-  of the 12 o'clock marker (``dial_rotation``), the hour hand and the minute hand, mean squared error.
-  The time is read from the differences (hand − marker), the hour resolved with the minute. Needs the
-  angle columns of generated clocks to train; any image can be read once trained.
+* ``angles`` (default, recommended) — 8 outputs: ``(sin, cos)`` of the *absolute image angles* of the
+  12 o'clock marker (``dial_rotation``), the hour hand and the minute hand, and of the *tick phase*
+  ``12 * dial_rotation`` (every hour mark lies on the 30° lattice the marker sits on, so all twelve pin
+  down the dial's rotation modulo 30°, far more precisely than the one marker), mean squared error. On
+  the polar grid each is read as a soft-argmax over the angle columns: a softmax over columns, each
+  voting for its own direction plus a learned offset of at most one column, the votes averaged as unit
+  vectors (at 12 times the angle for the tick phase); on the image, by a linear layer. Decoding snaps
+  the marker to the nearest point of the tick lattice, reads the time from the differences (hand −
+  marker) and resolves the hour with the minute. Needs the angle columns of generated clocks to train;
+  any image can be read once trained.
 
 Every head's decode gives a position on the dial in minutes (a float in [0, 720)); the model rounds it
 to the nearest minute and returns integer ``hour`` (0–11) and ``minute`` (0–59).
@@ -58,9 +73,11 @@ MINUTES_PER_DIAL = 720
 # The custom-pipeline entry written into config.json: where ``clock-reading`` is not a registered task
 # (a Python without tinyvision), transformers builds the pipeline from ``pipeline_clock.py`` in the folder.
 PIPELINE_TASK = "clock-reading"
-CUSTOM_PIPELINES = {
-    PIPELINE_TASK: {"impl": "pipeline_clock.ClockReadingPipeline", "pt": ["AutoModel"], "type": "image"}
-}
+
+
+def custom_pipelines_entry() -> dict:
+    """A fresh copy each time: transformers rewrites the entry it is given in place."""
+    return {PIPELINE_TASK: {"impl": "pipeline_clock.ClockReadingPipeline", "pt": ["AutoModel"], "type": "image"}}
 
 
 def _pipeline_task_registered() -> bool:
@@ -79,7 +96,7 @@ def head_num_outputs(head: str, interval_minutes: int) -> int:
         "multihead": 12 + 1,
         "periodic": 4,
         "hybrid": 12 + 2,
-        "angles": 6,
+        "angles": 8,
     }[head]
 
 
@@ -93,10 +110,17 @@ class ClockReaderConfig(PretrainedConfig):
 
     Args:
         image_size, num_channels: input geometry (the image processor resizes any image to it).
+        polar: resample the image on a polar grid round its centre first (``polar_rows`` radii from the
+            centre to the edge × ``polar_cols`` angles clockwise from up) and convolve with the angle axis
+            wrapping round. A rotated dial is then a shifted one, so what the network learns at one angle
+            holds at every angle. The ``angles`` head then reads each angle as a soft-argmax over the angle
+            columns (a distribution over directions, averaged as unit vectors); the other heads flatten.
         conv_filters, conv_kernel_sizes, conv_strides: one entry per conv layer.
         conv_padding: 'same' or 'valid', for every layer or one value per layer.
         pool_after: one bool per conv layer; pool_type 'max' or 'avg'; pool_size and pool_stride.
         batch_norm: BatchNorm2d after each convolution, before its activation.
+        coord_channels: append constant coordinate channels (CoordConv) so the convolutions know where
+            each pixel lies: x and y in [-1, 1] on the image, the radius in [0, 1] on the polar grid.
         activation: of the conv layers. fc_activation: of the dense layers; default ``tanh`` for the
             ``periodic`` head (the seed's choice) and ``activation`` otherwise.
         fc_hidden_sizes: widths of the dense hidden layers (each branch of a two-branch head has its own).
@@ -105,7 +129,8 @@ class ClockReaderConfig(PretrainedConfig):
         head: one of ``regression``, ``classification``, ``multihead``, ``periodic``, ``hybrid``, ``angles``
             (see the module docstring for how each encodes its targets and decodes a time).
         interval_minutes: width of a class of the ``classification`` head; must divide 720 (1, 5, 15, 30, 60...).
-        angle_loss_weights: weights of the marker, hour-hand and minute-hand terms of the ``angles`` loss.
+        angle_loss_weights: weights of the marker, hour-hand, minute-hand and tick-phase terms of the
+            ``angles`` loss.
     """
 
     model_type = "tinyvision_clock"
@@ -115,29 +140,36 @@ class ClockReaderConfig(PretrainedConfig):
         *,
         image_size: int = 96,
         num_channels: int = 1,
-        conv_filters: Sequence[int] = (32, 64, 64, 128, 128),
-        conv_kernel_sizes: Sequence[int] = (5, 3, 3, 3, 3),
-        conv_strides: Sequence[int] = (2, 1, 1, 1, 1),
+        polar: bool = True,
+        polar_rows: int = 24,
+        polar_cols: int = 192,
+        conv_filters: Sequence[int] = (32, 48, 96, 96),
+        conv_kernel_sizes: Sequence[int] = (5, 3, 3, 3),
+        conv_strides: Sequence[int] = (2, 1, 1, 1),
         conv_padding: str | Sequence[str] = "same",
-        pool_after: Sequence[bool] = (True, False, True, False, True),
+        pool_after: Sequence[bool] = (False, True, False, False),
         pool_type: str = "max",
         pool_size: int = 2,
         pool_stride: int = 2,
         batch_norm: bool = True,
+        coord_channels: bool = True,
         activation: str = "relu",
         fc_activation: str | None = None,
-        fc_hidden_sizes: Sequence[int] = (256,),
+        fc_hidden_sizes: Sequence[int] = (128,),
         dropout: float = 0.0,
         initializer: str = "he_uniform",
         head: str = "angles",
         interval_minutes: int = 30,
-        angle_loss_weights: Sequence[float] = (1.0, 1.0, 1.0),
+        angle_loss_weights: Sequence[float] = (2.0, 1.0, 1.0, 1.0),
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
         kwargs.pop("custom_pipelines", None)
         self.image_size = image_size
         self.num_channels = num_channels
+        self.polar = bool(polar)
+        self.polar_rows = polar_rows
+        self.polar_cols = polar_cols
         self.conv_filters = list(conv_filters)
         self.conv_kernel_sizes = list(conv_kernel_sizes)
         self.conv_strides = list(conv_strides)
@@ -147,6 +179,7 @@ class ClockReaderConfig(PretrainedConfig):
         self.pool_size = pool_size
         self.pool_stride = pool_stride
         self.batch_norm = batch_norm
+        self.coord_channels = bool(coord_channels)
         self.activation = activation
         self.fc_activation = fc_activation or ("tanh" if head == "periodic" else activation)
         self.fc_hidden_sizes = list(fc_hidden_sizes)
@@ -161,6 +194,8 @@ class ClockReaderConfig(PretrainedConfig):
     def _validate(self) -> None:
         check_choice("head", self.head, HEADS)
         check_positive_ints("image_size", [self.image_size])
+        check_positive_ints("polar_rows", [self.polar_rows])
+        check_positive_ints("polar_cols", [self.polar_cols])
         check_choice("num_channels", self.num_channels, (1, 3))
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)
@@ -183,9 +218,10 @@ class ClockReaderConfig(PretrainedConfig):
                 f"`interval_minutes` must be a positive divisor of 720 (e.g. 1, 5, 15, 30, 60), "
                 f"got {self.interval_minutes!r}"
             )
-        if len(self.angle_loss_weights) != 3:
+        if len(self.angle_loss_weights) != 4:
             raise ValueError(
-                f"`angle_loss_weights` needs 3 values (marker, hour hand, minute hand), got {self.angle_loss_weights}"
+                "`angle_loss_weights` needs 4 values (marker, hour hand, minute hand, tick phase), "
+                f"got {self.angle_loss_weights}"
             )
         for weight in self.angle_loss_weights:
             check_non_negative("angle_loss_weights", weight)
@@ -199,7 +235,11 @@ class ClockReaderConfig(PretrainedConfig):
             raise ValueError(f"`conv_padding` has {len(self.conv_padding)} entries but there are {n} conv layers")
         for padding in self.paddings:
             check_choice("conv_padding", padding, PADDINGS)
-        self.feature_map_size  # walks the geometry and raises on an impossible one
+            if self.polar and padding != "same":
+                raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
+        if self.polar and any(kernel % 2 == 0 for kernel in self.conv_kernel_sizes):
+            raise ValueError(f"`conv_kernel_sizes` must be odd when `polar` is true, got {self.conv_kernel_sizes}")
+        self.feature_map_shape  # walks the geometry and raises on an impossible one
 
     # ------------------------------------------------------------------------------- geometry
     @property
@@ -210,9 +250,18 @@ class ClockReaderConfig(PretrainedConfig):
         return list(self.conv_padding)
 
     @property
-    def feature_map_size(self) -> int:
-        """Side of the last feature map; raises ValueError naming the first layer that cannot fit."""
-        size = self.image_size
+    def input_shape(self) -> tuple[int, int]:
+        """(height, width) the conv stack sees: the polar grid (radius × angle) or the image."""
+        return (self.polar_rows, self.polar_cols) if self.polar else (self.image_size, self.image_size)
+
+    @property
+    def feature_map_shape(self) -> tuple[int, int]:
+        """(height, width) of the last feature map; raises ValueError naming the first layer that cannot fit."""
+        return tuple(self._walk(side, name) for side, name in zip(self.input_shape, ("height", "width")))
+
+    def _walk(self, size: int, axis: str) -> int:
+        where = f"polar_rows={self.polar_rows}, polar_cols={self.polar_cols}" if self.polar else \
+            f"image_size={self.image_size}"
         layers = zip(self.conv_kernel_sizes, self.conv_strides, self.paddings, self.pool_after)
         for index, (kernel, stride, padding, pool) in enumerate(layers, start=1):
             if padding == "same" and kernel % 2 == 0 and stride > 1:
@@ -221,18 +270,24 @@ class ClockReaderConfig(PretrainedConfig):
                 )
             if padding == "valid" and size < kernel:
                 raise ValueError(
-                    f"conv layer {index} (kernel {kernel}x{kernel}, padding 'valid') gets a {size}x{size} input: "
-                    f"the feature map shrank below the kernel (image_size={self.image_size}); "
-                    "use conv_padding='same', a larger image_size or fewer layers"
+                    f"conv layer {index} (kernel {kernel}x{kernel}, padding 'valid') gets a {size}-pixel {axis}: "
+                    f"the feature map shrank below the kernel ({where}); "
+                    "use conv_padding='same', a larger input or fewer layers"
                 )
+            if self.polar and axis == "width" and size % stride:
+                raise ValueError(f"conv layer {index}: stride {stride} does not divide the {size} angle columns; "
+                                 "pick `polar_cols` divisible by every stride and pooling step")
             size = conv_output_size(size, kernel, stride, padding)
             if pool:
                 if size < self.pool_size:
                     raise ValueError(
-                        f"pooling after conv layer {index} (pool_size {self.pool_size}) gets a {size}x{size} input: "
-                        f"the feature map shrank below the pooling window (image_size={self.image_size}); "
-                        "use a larger image_size, smaller conv_strides or fewer pooling layers"
+                        f"pooling after conv layer {index} (pool_size {self.pool_size}) gets a {size}-pixel {axis}: "
+                        f"the feature map shrank below the pooling window ({where}); "
+                        "use a larger input, smaller conv_strides or fewer pooling layers"
                     )
+                if self.polar and axis == "width" and size % self.pool_stride:
+                    raise ValueError(f"pooling after conv layer {index} does not divide the {size} angle columns; "
+                                     "pick `polar_cols` divisible by every stride and pooling step")
                 size = conv_output_size(size, self.pool_size, self.pool_stride, "valid")
         return size
 
@@ -255,7 +310,7 @@ class ClockReaderConfig(PretrainedConfig):
         pipeline is used without ``trust_remote_code``); the entry pointing at ``pipeline_clock.py``
         elsewhere. config.json always carries the entry (see :meth:`to_dict`).
         """
-        return {} if _pipeline_task_registered() else CUSTOM_PIPELINES
+        return {} if _pipeline_task_registered() else custom_pipelines_entry()
 
     @custom_pipelines.setter
     def custom_pipelines(self, value) -> None:
@@ -263,5 +318,5 @@ class ClockReaderConfig(PretrainedConfig):
 
     def to_dict(self) -> dict:
         output = super().to_dict()
-        output["custom_pipelines"] = CUSTOM_PIPELINES
+        output["custom_pipelines"] = custom_pipelines_entry()
         return output

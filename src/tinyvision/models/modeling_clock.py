@@ -1,4 +1,4 @@
-"""The Task 2 clock reader: ``ClockReader`` (a strided CNN, flattened, and one of six heads).
+"""The Task 2 clock reader: ``ClockReader`` (a strided CNN, by default on a polar grid, and one of six heads).
 
 ``ClockReader(pixel_values, hour=None, minute=None, dial_rotation=None, hour_hand_angle=None,
 minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
@@ -8,10 +8,12 @@ minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
 * ``hour`` (int64, 0–11) and ``minute`` (int64, 0–59) — ``minutes`` rounded to the nearest minute;
 * ``loss`` — when targets are given: ``hour``/``minute`` (or ``labels`` = ``[hour, minute]`` rows, the
   course's format) for the time heads, the three angle columns (degrees, clockwise from image up) for
-  the ``angles`` head. A head whose columns are missing raises a ValueError naming them.
+  the ``angles`` head (its tick phase is ``12 * dial_rotation``). A head whose columns are missing
+  raises a ValueError naming them.
 
 How each head encodes targets and decodes is described in ``configuration_clock``; the decoding is
-made of the pure functions below (``decode_*``, :func:`resolve_hour`), which travel with saved models.
+made of the pure functions below (``decode_*``, :func:`resolve_hour`, :func:`resolve_hour_classes`,
+:func:`snap_to_ticks`), which travel with saved models.
 This file imports nothing from ``tinyvision`` (trust_remote_code).
 """
 
@@ -31,6 +33,9 @@ from .layers import check_pixel_values, conv_padding, dense_stack, get_activatio
 from .modeling_classifier import TinyVisionPreTrainedModel
 
 TWO_BRANCH_HEADS = ("multihead", "hybrid")
+# The ``angles`` head's outputs on the polar grid: marker, hour hand, minute hand at their own angle, and the
+# tick phase at 12 times the marker's.
+COLUMN_TARGET_FREQUENCIES = (1.0, 1.0, 1.0, 12.0)
 PIPELINE_FILE = "pipeline_clock.py"
 
 
@@ -121,12 +126,22 @@ def decode_hybrid(logits: torch.Tensor) -> torch.Tensor:
     return hour.float() * 60.0 + minute
 
 
-def decode_angles(logits: torch.Tensor) -> torch.Tensor:
-    """``[sin, cos] × (12 o'clock marker, hour hand, minute hand)`` in image angles → minutes.
+def snap_to_ticks(marker: torch.Tensor, tick_phase: torch.Tensor) -> torch.Tensor:
+    """The point of the 30° tick lattice (``tick_phase / 12 + 30 k``) nearest the marker's own estimate."""
+    offset = tick_phase / 12.0
+    return (offset + 30.0 * torch.round((marker - offset) / 30.0)).remainder(360.0)
 
-    Time is read from the hands' angles relative to the marker; the hour is resolved with the minute.
+
+def decode_angles(logits: torch.Tensor) -> torch.Tensor:
+    """``[sin, cos] × (12 o'clock marker, hour hand, minute hand, 12 × marker)`` in image angles → minutes.
+
+    The marker is snapped to the tick lattice (:func:`snap_to_ticks`); the time is read from the hands'
+    angles relative to it, the hour resolved with the minute. (Six outputs, without the tick phase, read
+    the marker as it is.)
     """
     marker = sincos_to_degrees(logits[:, 0], logits[:, 1])
+    if logits.shape[1] >= 8:
+        marker = snap_to_ticks(marker, sincos_to_degrees(logits[:, 6], logits[:, 7]))
     hour_hand = sincos_to_degrees(logits[:, 2], logits[:, 3])
     minute_hand = sincos_to_degrees(logits[:, 4], logits[:, 5])
     minute = (minute_hand - marker).remainder(360.0) / 6.0
@@ -157,7 +172,9 @@ def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30) -
 def encode_targets(head: str, targets: dict[str, torch.Tensor], interval_minutes: int = 30) -> dict[str, torch.Tensor]:
     """The head's training targets from the batch columns (hour 12 counts as 0)."""
     if head == "angles":
-        return {name: degrees_to_sincos(targets[name].float()) for name in ANGLE_COLUMNS}
+        encoded = {name: degrees_to_sincos(targets[name].float()) for name in ANGLE_COLUMNS}
+        encoded["tick_phase"] = degrees_to_sincos((12.0 * targets["dial_rotation"].float()).remainder(360.0))
+        return encoded
     hour = targets["hour"].long().remainder(12)
     minute = targets["minute"].float()
     if head == "regression":
@@ -189,9 +206,9 @@ def head_loss(config: ClockReaderConfig, logits: torch.Tensor, targets: dict[str
         return F.mse_loss(logits, encoded["sincos"])
     if head == "hybrid":
         return F.cross_entropy(logits[:, :12], encoded["hour"]) + F.mse_loss(logits[:, 12:14], encoded["minute"])
-    pairs = logits.view(-1, 3, 2)
+    pairs = logits.view(-1, 4, 2)
     loss = logits.new_zeros(())
-    for index, (name, weight) in enumerate(zip(ANGLE_COLUMNS, config.angle_loss_weights)):
+    for index, (name, weight) in enumerate(zip((*ANGLE_COLUMNS, "tick_phase"), config.angle_loss_weights)):
         loss = loss + weight * F.mse_loss(pairs[:, index], encoded[name])
     return loss
 
@@ -226,22 +243,74 @@ class ClockReaderOutput(ModelOutput):
     minutes: torch.FloatTensor | None = None
 
 
+def add_coord_channels(pixel_values: torch.Tensor) -> torch.Tensor:
+    """Append x and y (each in [-1, 1], x to the right, y downwards) as two more channels (CoordConv)."""
+    batch, _, height, width = pixel_values.shape
+    ys = torch.linspace(-1.0, 1.0, height, device=pixel_values.device, dtype=pixel_values.dtype)
+    xs = torch.linspace(-1.0, 1.0, width, device=pixel_values.device, dtype=pixel_values.dtype)
+    grid = torch.stack((xs.expand(height, width), ys[:, None].expand(height, width)))
+    return torch.cat((pixel_values, grid.expand(batch, 2, height, width)), dim=1)
+
+
+def add_radius_channel(polar: torch.Tensor) -> torch.Tensor:
+    """Append the radius (0 at the centre row, 1 at the outer row) as one more channel of a polar grid."""
+    batch, _, rows, cols = polar.shape
+    radius = ((torch.arange(rows, device=polar.device, dtype=polar.dtype) + 0.5) / rows)[:, None].expand(rows, cols)
+    return torch.cat((polar, radius.expand(batch, 1, rows, cols)), dim=1)
+
+
+def polar_angles(cols: int) -> torch.Tensor:
+    """The direction (degrees clockwise from up) of each of ``cols`` polar columns: column j is at 360 j / cols."""
+    return torch.arange(cols, dtype=torch.float32) * (360.0 / cols)
+
+
+def to_polar(pixel_values: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """Bilinear resampling on a polar grid round the image centre: (B, C, H, W) → (B, C, rows, cols).
+
+    Row i is at radius ``(i + 0.5) / rows`` of half the image side, column j at ``360 j / cols`` degrees
+    clockwise from up, so rotating the image clockwise by 360 k / cols shifts the grid k columns right.
+    """
+    radius = (torch.arange(rows, device=pixel_values.device, dtype=torch.float32) + 0.5) / rows
+    theta = torch.deg2rad(polar_angles(cols).to(pixel_values.device))
+    grid = torch.stack((radius[:, None] * torch.sin(theta)[None], -radius[:, None] * torch.cos(theta)[None]), -1)
+    grid = grid.to(pixel_values.dtype).expand(len(pixel_values), rows, cols, 2)
+    return F.grid_sample(pixel_values, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class PolarConv2d(nn.Conv2d):
+    """A 'same'-padded convolution on a polar grid: the angle axis (width) wraps round, the radius axis is
+    zero-padded (by the convolution itself)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding=(kernel_size // 2, 0), bias=bias)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        pad = self.kernel_size[1] // 2
+        if pad:
+            hidden_states = F.pad(hidden_states, (pad, pad, 0, 0), mode="circular")
+        return super().forward(hidden_states)
+
+
 def conv_stack(config: ClockReaderConfig) -> tuple[nn.Sequential, int]:
-    """The backbone: [Conv → (BatchNorm) → act → (Pool)] per layer; returns (stack, flattened features)."""
+    """The backbone: [Conv → (BatchNorm) → act → (Pool)] per layer; returns (stack, output channels)."""
     layers: list[nn.Module] = []
-    in_channels = config.num_channels
+    in_channels = config.num_channels + ((1 if config.polar else 2) if config.coord_channels else 0)
     pool = nn.MaxPool2d if config.pool_type == "max" else nn.AvgPool2d
     specs = zip(config.conv_filters, config.conv_kernel_sizes, config.conv_strides, config.paddings, config.pool_after)
     for filters, kernel, stride, padding, pool_after in specs:
-        layers.append(nn.Conv2d(in_channels, filters, kernel, stride, padding=conv_padding(kernel, stride, padding),
-                                bias=not config.batch_norm))
+        if config.polar:
+            conv = PolarConv2d(in_channels, filters, kernel, stride, bias=not config.batch_norm)
+        else:
+            conv = nn.Conv2d(in_channels, filters, kernel, stride, padding=conv_padding(kernel, stride, padding),
+                             bias=not config.batch_norm)
+        layers.append(conv)
         if config.batch_norm:
             layers.append(nn.BatchNorm2d(filters))
         layers.append(get_activation(config.activation))
         if pool_after:
             layers.append(pool(config.pool_size, config.pool_stride))
         in_channels = filters
-    return nn.Sequential(*layers), in_channels * config.feature_map_size**2
+    return nn.Sequential(*layers), in_channels
 
 
 class ClockReader(TinyVisionPreTrainedModel):
@@ -251,20 +320,60 @@ class ClockReader(TinyVisionPreTrainedModel):
 
     def __init__(self, config: ClockReaderConfig):
         super().__init__(config)
-        self.features, flat_features = conv_stack(config)
-        fc = dict(activation=config.fc_activation, dropout=config.dropout)
+        self.features, channels = conv_stack(config)
+        height, width = config.feature_map_shape
+        flat_features = channels * height * width
+        fc = {"activation": config.fc_activation, "dropout": config.dropout}
         if config.head in TWO_BRANCH_HEADS:
             # The seed's multi-head layout: the branches split where the dense layers start.
             self.hour_fc, hour_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
             self.hour_out = nn.Linear(hour_features, 12)
             self.minute_fc, minute_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
             self.minute_out = nn.Linear(minute_features, 1 if config.head == "multihead" else 2)
+        elif self.reads_columns:
+            # One dense stack shared by every angle column (its radii × channels) → per target, a score
+            # and an offset of the column's vote.
+            self.fc, out_features = dense_stack(channels * height, config.fc_hidden_sizes, **fc)
+            self.out = nn.Linear(out_features, 2 * len(COLUMN_TARGET_FREQUENCIES))
         else:
             self.fc, out_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
             self.out = nn.Linear(out_features, config.num_outputs)
         self.post_init()
 
+    @property
+    def reads_columns(self) -> bool:
+        """The ``angles`` head on a polar grid reads each angle as a soft-argmax over the angle columns."""
+        return self.config.head == "angles" and self.config.polar
+
+    def column_angles(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, C, R, A) polar features → (B, 8), the ``angles`` head's outputs.
+
+        For each target (marker, hour hand, minute hand, tick phase) every column j scores itself and votes
+        for its own direction θ_j plus a learned offset (at most one column, so a vote can fall between
+        columns); the output is the softmax-weighted mean of the votes as unit vectors, taken at
+        ``frequency × (θ_j + offset)`` (12 for the tick phase). Shifting the features by whole columns
+        turns every output by the same angle: the readout is as rotation-equivariant as the backbone.
+        """
+        batch, channels, rows, cols = features.shape
+        columns = features.permute(0, 3, 1, 2).reshape(batch, cols, channels * rows)
+        raw = self.out(self.fc(columns)).float()  # (B, A, 2 T)
+        targets = len(COLUMN_TARGET_FREQUENCIES)
+        weights = raw[..., :targets].softmax(dim=1)
+        column_width = 360.0 / cols
+        offsets = column_width * torch.tanh(raw[..., targets:])
+        input_cols = self.config.polar_cols
+        # Feature column j covers input columns [j s, (j + 1) s): its direction is their mean.
+        step = input_cols // cols
+        theta = polar_angles(input_cols).to(features.device).view(cols, step).mean(1)
+        frequencies = torch.tensor(COLUMN_TARGET_FREQUENCIES, device=features.device, dtype=torch.float32)
+        votes = torch.deg2rad(frequencies * (theta[None, :, None] + offsets))  # (B, A, T)
+        vectors = torch.stack(((weights * torch.sin(votes)).sum(1), (weights * torch.cos(votes)).sum(1)), -1)
+        return vectors.reshape(batch, 2 * targets)
+
     def head_logits(self, features: torch.Tensor) -> torch.Tensor:
+        if self.reads_columns:
+            return self.column_angles(features)
+        features = features.flatten(1)
         if self.config.head in TWO_BRANCH_HEADS:
             return torch.cat((self.hour_out(self.hour_fc(features)), self.minute_out(self.minute_fc(features))), -1)
         logits = self.out(self.fc(features))
@@ -283,7 +392,10 @@ class ClockReader(TinyVisionPreTrainedModel):
     ) -> ClockReaderOutput:
         config = self.config
         check_pixel_values(pixel_values, config.num_channels, config.image_size)
-        logits = self.head_logits(self.features(pixel_values).flatten(1))
+        hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
+        if config.coord_channels:
+            hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
+        logits = self.head_logits(self.features(hidden))
         minutes = decode_logits(config.head, logits, config.interval_minutes)
         pred_hour, pred_minute = split_dial_minutes(minutes)
 

@@ -24,6 +24,7 @@ class ClockReadingPipeline(Pipeline):
 
     _load_processor = False
     _load_image_processor = True
+    _load_video_processor = False  # else AutoVideoProcessor asks about the folder's remote code
     _load_feature_extractor = False
     _load_tokenizer = False
 

@@ -169,11 +169,11 @@ def train_classifier(args: ClassifierArguments, training_args: TrainingArguments
     )
     result = engine.train()
     if args.push_to_hub and engine.accelerator.is_main_process:
-        from ..hub import publish
+        from ..hub import push_run_to_hub
 
         if not args.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id")
-        publish(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
+        push_run_to_hub(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
     return result
 
 

@@ -1,0 +1,497 @@
+"""The Gradio Space (spaces/tinyvision): every named endpoint through gradio_client, bad inputs, a burst of
+32 concurrent requests, headless Chromium on every tab, and the Space card's front matter.
+
+The models are tiny and made here (a briefly trained classifier; untrained clock readers, GAN and VAE, which
+is all an API-shape test needs). The app listens on 127.0.0.1 on a free port; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from conftest import LABELS, pattern_images
+from PIL import Image
+
+gradio = pytest.importorskip("gradio")
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE = ROOT / "spaces" / "tinyvision"
+CHROMIUM = "/usr/bin/chromium"
+ENDPOINTS = ("/classify", "/classify_sketch", "/render_clock", "/read_clock", "/generate", "/interpolate",
+             "/reconstruct")
+CIFAR_LABELS = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+GEN_SIZE = 16  # side of the tiny GAN's / VAE's images
+
+
+def _load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def app():
+    return _load_module("tinyvision_space_app", SPACE / "app.py")
+
+
+# ----------------------------------------------------------------------------------------- models
+def _save_classifiers(root: Path, tiny_dataset_dir: Path) -> None:
+    from tinyvision import CNNConfig, CNNForImageClassification, TinyVisionImageProcessor
+    from tinyvision.tasks.classification import ClassifierArguments, train_classifier
+    from tinyvision.training import TrainingArguments
+
+    # A grayscale MLP trained for a few seconds on the learnable toy task (regions of a 12x12 image).
+    train_classifier(
+        ClassifierArguments(dataset_name=str(tiny_dataset_dir), model="mlp",
+                            config_overrides='{"hidden_sizes": [32], "dropout": 0.0}'),
+        TrainingArguments(output_dir=str(root / "fashion-mnist-mlp1"), num_train_epochs=8,
+                          per_device_train_batch_size=8, optimizer="sgd", learning_rate=0.05, disable_tqdm=True,
+                          seed=7, checkpoints_total_limit=1),
+    )
+    # An untrained colour CNN with CIFAR-10's labels (the 3-channel path and the CIFAR examples).
+    torch.manual_seed(0)
+    config = CNNConfig(image_size=16, num_channels=3, conv_filters=[4, 4, 4, 8, 8], fc_hidden_sizes=[8],
+                       id2label=dict(enumerate(CIFAR_LABELS)))
+    CNNForImageClassification(config).save_pretrained(root / "cifar10-cnn1")
+    TinyVisionImageProcessor(size={"height": 16, "width": 16}, num_channels=3).save_pretrained(root / "cifar10-cnn1")
+
+
+def _save_clock_readers(root: Path) -> None:
+    from tinyvision import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
+
+    for folder, head in (("clock-reader", "angles"), ("clock-reader-hybrid", "hybrid")):
+        torch.manual_seed(0)
+        config = ClockReaderConfig(image_size=32, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1],
+                                   pool_after=[True, True], fc_hidden_sizes=[16], head=head)
+        ClockReader(config).save_pretrained(root / folder)
+        TinyVisionImageProcessor(size={"height": 32, "width": 32}, num_channels=1).save_pretrained(root / folder)
+
+
+def _has_family(family: str) -> bool:
+    return importlib.util.find_spec(f"tinyvision.models.modeling_{family}") is not None
+
+
+def _save_generators(root: Path) -> list[str]:
+    """Tiny untrained GAN and VAE (16x16), for the families whose modules exist in this tinyvision."""
+    saved = []
+    if _has_family("gan"):
+        from tinyvision import GANConfig, GANModel
+
+        torch.manual_seed(0)
+        GANModel(GANConfig(image_size=GEN_SIZE, latent_dim=8, generator_dense_size=64, generator_filters=[8, 8],
+                           discriminator_filters=[8, 8])).save_pretrained(root / "cat-gan")
+        saved.append("gan")
+    if _has_family("vae"):
+        from tinyvision import VAEConfig, VAEModel
+
+        torch.manual_seed(0)
+        VAEModel(VAEConfig(image_size=GEN_SIZE, latent_dim=8, decoder_dense_size=64, decoder_filters=[8, 8],
+                           encoder_filters=[8, 8])).save_pretrained(root / "cat-vae")
+        saved.append("vae")
+    return saved
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, tiny_dataset_dir):
+    root = tmp_path_factory.mktemp("space_models")
+    _save_classifiers(root, tiny_dataset_dir)
+    _save_clock_readers(root)
+    families = _save_generators(root)
+    return SimpleNamespace(dir=root, families=families)
+
+
+def _need(models, family: str) -> None:
+    if family not in models.families:
+        pytest.skip(f"tinyvision has no {family.upper()} model class yet (tinyvision.models.modeling_{family} "
+                    "missing): its endpoints are not tested")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app, models):
+    demo = app.build_demo(models.dir, use_hub=False)
+    port = _free_port()
+    app.launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", demo=demo, registry=demo.tinyvision_registry)
+    finally:
+        demo.close()
+
+
+def _quiet_downloads(monkeypatch, folder: Path) -> None:
+    """gradio_client leaves an empty folder in the system temp dir per downloaded file; put them in ``folder``.
+    (Only gradio_client's view of ``tempfile`` changes: the server, in this process, keeps the real one.)"""
+    import gradio_client.client
+
+    view = SimpleNamespace(gettempdir=lambda: str(folder), TemporaryDirectory=tempfile.TemporaryDirectory)
+    monkeypatch.setattr(gradio_client.client, "tempfile", view)
+
+
+@pytest.fixture(scope="module")
+def client(server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gradio_client")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _quiet_downloads(monkeypatch, folder)
+        yield Client(server.url, verbose=False, download_files=str(folder))
+
+
+# ------------------------------------------------------------------------------------------ files
+def _png(path: Path, image: Image.Image) -> Path:
+    image.save(path, format="PNG")
+    return path
+
+
+def _pattern_png(tmp_path: Path, index: int, seed: int = 5) -> tuple[Path, str]:
+    images, labels = pattern_images(8, seed=seed)
+    return _png(tmp_path / f"pattern{index}.png", Image.fromarray(images[index][..., 0])), LABELS[labels[index]]
+
+
+def _bomb_png(path: Path, side: int = 50_000) -> Path:
+    """A valid-looking PNG header that claims side × side pixels (2.5 gigapixels) with almost no data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def _assert_top5(result, labels=None):
+    assert isinstance(result, dict) and isinstance(result["label"], str)
+    confidences = result["confidences"]
+    assert 1 <= len(confidences) <= 5
+    scores = [c["confidence"] for c in confidences]
+    assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores, reverse=True) and sum(scores) <= 1.0 + 1e-6
+    assert result["label"] == confidences[0]["label"]
+    if labels is not None:
+        assert {c["label"] for c in confidences} <= set(labels)
+
+
+# ---------------------------------------------------------------------------------------- endpoints
+def test_every_named_endpoint_is_served(client, models):
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    expected = {"/classify", "/classify_sketch", "/render_clock", "/read_clock"}
+    expected |= {"/generate", "/interpolate"} if models.families else set()
+    expected |= {"/reconstruct"} if "vae" in models.families else set()
+    assert expected <= set(named), sorted(named)
+
+
+def test_classify_answers_top5_and_the_trained_model_is_right(client, tmp_path):
+    correct = 0
+    for index in range(8):
+        path, label = _pattern_png(tmp_path, index)
+        result = client.predict("Fashion-MNIST · MLP1", handle_file(str(path)), False, api_name="/classify")
+        _assert_top5(result, LABELS)
+        assert len(result["confidences"]) == len(LABELS)  # 4 classes: top-5 shows all 4
+        correct += result["label"] == label
+    assert correct >= 6, f"the trained toy classifier got only {correct}/8 right"
+
+
+def test_classify_colour_model_on_a_cifar_example_and_invert(client):
+    example = sorted((SPACE / "examples" / "cifar10").glob("*.png"))[3]
+    result = client.predict("CIFAR-10 · CNN1", handle_file(str(example)), True, api_name="/classify")
+    _assert_top5(result, CIFAR_LABELS)
+    assert len(result["confidences"]) == 5
+
+
+def test_classify_sketch(client, tmp_path):
+    canvas = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    pixels = np.zeros((200, 200, 4), dtype=np.uint8)
+    pixels[40:160, 90:110] = (0, 0, 0, 255)  # a vertical stroke
+    canvas = Image.fromarray(pixels, "RGBA")
+    layer = _png(tmp_path / "layer.png", canvas)
+    background = _png(tmp_path / "background.png", Image.new("RGBA", (200, 200), (255, 255, 255, 255)))
+    composite = _png(tmp_path / "composite.png",
+                     Image.alpha_composite(Image.open(background), canvas))
+    value = {"background": handle_file(str(background)), "layers": [handle_file(str(layer))],
+             "composite": handle_file(str(composite))}
+    _assert_top5(client.predict("Fashion-MNIST · MLP1", value, api_name="/classify_sketch"), LABELS)
+
+
+def test_render_clock_then_read_clock(client, server):
+    from tinyvision.metrics import common_sense_error
+
+    image_path, set_time, dial_rotation = client.predict(4, 20, 90, 7, api_name="/render_clock")
+    assert set_time == "4:20" and isinstance(dial_rotation, float)
+    assert abs((dial_rotation - 90 + 180) % 360 - 180) < 15  # the slider's rotation (perspective bends it a bit)
+    with Image.open(image_path) as image:
+        assert image.format == "PNG" and image.size == (150, 150)
+    headline, reading, overlay, heads = client.predict(handle_file(image_path), "angles (recommended)", set_time,
+                                                       dial_rotation, True, api_name="/read_clock")
+    assert isinstance(headline, str) and "The clock reads" in headline
+    assert set(reading) >= {"hour", "minute", "time", "error_minutes", "set_time"}
+    assert 0 <= reading["hour"] <= 11 and 0 <= reading["minute"] <= 59
+    assert reading["time"] == f"{reading['hour']}:{reading['minute']:02d}"
+    assert reading["error_minutes"] == common_sense_error(reading["hour"], reading["minute"], 4, 20)
+    with Image.open(overlay) as picture:
+        assert picture.mode == "RGB" and min(picture.size) >= 300
+    readers = [entry for entry in server.registry.entries if entry.spec.family == "clock" and entry.ok]
+    assert heads["headers"] == ["reader", "head", "time", "error (min)"]
+    assert [row[1] for row in heads["data"]] == [entry.model.config.head for entry in readers] == ["angles", "hybrid"]
+    # An upload with no set time: no error is claimed; 12 o'clock is written 12 on the page, 0 in the JSON.
+    _, reading, _, heads = client.predict(handle_file(image_path), "hybrid", "", None, False, api_name="/read_clock")
+    assert "error_minutes" not in reading and len(heads["data"]) == 1 and heads["data"][0][3] is None
+
+
+def test_generate_is_deterministic_per_seed(client, models):
+    _need(models, "gan")
+    from tinyvision import GANModel
+
+    first = client.predict("GAN", 3, 4, api_name="/generate")
+    again = client.predict("GAN", 3, 4, api_name="/generate")
+    assert isinstance(first, list) and len(first) == 4
+    assert [item["caption"] for item in first] == [f"seed 3 · #{i}" for i in range(4)]
+    arrays = [np.asarray(Image.open(item["image"])) for item in first]
+    assert all(array.shape == (GEN_SIZE, GEN_SIZE, 3) for array in arrays)
+    assert all((a == np.asarray(Image.open(b["image"]))).all() for a, b in zip(arrays, again))
+    expected = GANModel.from_pretrained(models.dir / "cat-gan").generate(4, seed=3, return_pil=True)
+    assert all((a == np.asarray(e)).all() for a, e in zip(arrays, expected))
+
+
+def test_interpolate_strip_starts_and_ends_at_the_seeds(client, models):
+    _need(models, "gan")
+    from tinyvision import GANModel
+
+    steps = 5
+    strip = np.asarray(Image.open(client.predict("GAN", 1, 2, steps, api_name="/interpolate")))
+    assert strip.shape == (GEN_SIZE, steps * GEN_SIZE + (steps - 1) * 2, 3)
+    model = GANModel.from_pretrained(models.dir / "cat-gan")
+    assert (strip[:, :GEN_SIZE] == np.asarray(model.generate(1, seed=1, return_pil=True)[0])).all()
+    assert (strip[:, -GEN_SIZE:] == np.asarray(model.generate(1, seed=2, return_pil=True)[0])).all()
+
+
+def test_vae_generate_and_reconstruct(client, models, tmp_path):
+    _need(models, "vae")
+    assert len(client.predict("VAE", 0, 2, api_name="/generate")) == 2
+    cat = _png(tmp_path / "cat.png", Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 64, 3),
+                                                                                      dtype=np.uint8)))
+    pair = Image.open(client.predict(handle_file(str(cat)), api_name="/reconstruct"))
+    assert pair.size == (2 * GEN_SIZE + 4, GEN_SIZE)
+
+
+# ---------------------------------------------------------------------------------------- bad inputs
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str | None]]:
+    """name → (file, substring of the friendly error, or None when a sensible answer is expected)."""
+    rng = np.random.default_rng(0)
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n" * 20)
+    good = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(good, format="PNG")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.getvalue()[: len(good.getvalue()) * 2 // 3])
+    garbled = bytearray(good.getvalue())
+    garbled[200:400] = bytes(200)
+    (tmp_path / "garbled.png").write_bytes(bytes(garbled))
+    huge = tmp_path / "huge.png"
+    Image.new("L", (10_000, 10_000), 0).save(huge, format="PNG", compress_level=1)
+    sixteen = Image.fromarray((rng.integers(0, 65535, (40, 30))).astype(np.uint16))
+    assert sixteen.mode.startswith("I;16")
+    return {
+        "not an image": (text, "not an image"),
+        "truncated png": (truncated, "damaged"),
+        "garbled png": (tmp_path / "garbled.png", "damaged"),
+        "10000x10000": (huge, "megapixels"),
+        "decompression bomb": (_bomb_png(tmp_path / "bomb.png"), "decompression bomb"),
+        "rgba": (_png(tmp_path / "rgba.png", Image.fromarray(rng.integers(0, 255, (33, 47, 4), dtype=np.uint8),
+                                                             "RGBA")), None),
+        "16-bit": (_png(tmp_path / "sixteen.png", sixteen), None),
+        "grayscale": (_png(tmp_path / "gray.png", Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8))),
+                      None),
+        "1x1": (_png(tmp_path / "one.png", Image.new("RGB", (1, 1), (200, 10, 10))), None),
+        "palette gif": (tmp_path / "palette.gif", None),
+    }
+
+
+def test_bad_inputs_get_friendly_errors_or_sensible_answers(client, tmp_path):
+    files = _bad_files(tmp_path)
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (20, 20, 3), dtype=np.uint8)).convert("P").save(
+        files["palette gif"][0])
+    for name, (path, error) in files.items():
+        for endpoint, args in (("/classify", ("Fashion-MNIST · MLP1", handle_file(str(path)), False)),
+                               ("/read_clock", (handle_file(str(path)), "angles (recommended)", "", None, False))):
+            if error is None:
+                result = client.predict(*args, api_name=endpoint)
+                if endpoint == "/classify":
+                    _assert_top5(result, LABELS)
+                else:
+                    assert 0 <= result[1]["hour"] <= 11, name
+            else:
+                with pytest.raises(AppError) as info:
+                    client.predict(*args, api_name=endpoint)
+                assert error in str(info.value), (name, endpoint, str(info.value))
+    # Nonsense parameters are refused in words too (by gradio's own bounds on sliders and numbers, or ours).
+    for args, endpoint, message in (((13, 0, 0, 7), "/render_clock", "greater than maximum value 12"),
+                                    ((3, 61, 0, 7), "/render_clock", "greater than maximum value 59"),
+                                    ((3, 30, 0, -5), "/render_clock", "less than minimum value 0"),
+                                    ((handle_file(str(files["rgba"][0])), "angles (recommended)", "25:99", None, False),
+                                     "/read_clock", "must look like")):
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name=endpoint)
+    # ... and the server keeps serving.
+    path, _ = _pattern_png(tmp_path, 0)
+    _assert_top5(client.predict("Fashion-MNIST · MLP1", handle_file(str(path)), False, api_name="/classify"))
+
+
+def test_bad_generator_parameters(client, models):
+    _need(models, "gan")
+    with pytest.raises(AppError, match="greater than maximum value 16"):
+        client.predict("GAN", 0, 500, api_name="/generate")
+    with pytest.raises(AppError, match="greater than maximum value 12"):
+        client.predict("GAN", 0, 1, 100, api_name="/interpolate")
+    with pytest.raises(AppError, match="whole number"):
+        client.predict("GAN", 0, 2.5, api_name="/generate")
+
+
+# ------------------------------------------------------------------------------------------- load
+def test_32_concurrent_requests_all_succeed(client, server, models, tmp_path):
+    queue = server.demo._queue
+    assert queue.max_size == 64 and queue.default_concurrency_limit == 2
+    inference = [fn for fn in server.demo.fns.values() if fn.api_name in {e[1:] for e in ENDPOINTS}]
+    assert inference and all(fn.concurrency_limit == 2 and fn.concurrency_id == "inference" for fn in inference)
+
+    pattern, _ = _pattern_png(tmp_path, 1)
+    clock = client.predict(5, 45, 0, 3, api_name="/render_clock")[0]
+    calls = [("/classify", ("Fashion-MNIST · MLP1", handle_file(str(pattern)), False)),
+             ("/read_clock", (handle_file(clock), "angles (recommended)", "5:45", None, False)),
+             ("/render_clock", (7, 5, 30, 11))]
+    if "gan" in models.families:
+        calls.append(("/generate", ("GAN", 4, 4)))
+    started = time.perf_counter()
+    jobs = [client.submit(*calls[i % len(calls)][1], api_name=calls[i % len(calls)][0]) for i in range(32)]
+    results = [job.result(timeout=120) for job in jobs]
+    elapsed = time.perf_counter() - started
+    assert len(results) == 32 and all(result is not None for result in results)
+    for i, result in enumerate(results):
+        endpoint = calls[i % len(calls)][0]
+        if endpoint == "/classify":
+            _assert_top5(result, LABELS)
+        elif endpoint == "/read_clock":
+            assert result[1]["set_time"] == "5:45"
+        elif endpoint == "/render_clock":
+            assert result[1] == "7:05"
+        else:
+            assert len(result) == 4
+    assert elapsed < 90, f"32 tiny requests took {elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------------------------- missing models
+def test_a_missing_family_turns_its_tab_into_a_message(app, models, tmp_path, monkeypatch):
+    for spec in app.MODEL_SPECS:
+        monkeypatch.delenv(spec.env_var, raising=False)
+    only_classifier = tmp_path / "models"
+    only_classifier.mkdir()
+    shutil.copytree(models.dir / "fashion-mnist-mlp1", only_classifier / "fashion-mnist-mlp1")
+    demo = app.build_demo(only_classifier, use_hub=False)
+    texts = [block.value for block in demo.blocks.values() if isinstance(block, gradio.Markdown)]
+    page = "\n".join(str(text) for text in texts)
+    assert "No clock reader is available" in page and "accelerate launch scripts/train_clock.py" in page
+    assert "No GAN is available" in page and "TINYVISION_MODEL_CAT_GAN" in page and "tinyvision/cat-vae" in page
+    api_names = {fn.api_name for fn in demo.fns.values()}
+    assert {"classify", "classify_sketch", "render_clock"} <= api_names  # the rest still works
+    assert not api_names & {"read_clock", "generate", "interpolate", "reconstruct"}
+    # No models at all: still builds, every tab explains itself.
+    empty = app.build_demo(tmp_path / "nothing-here", use_hub=False)
+    page = "\n".join(str(b.value) for b in empty.blocks.values() if isinstance(b, gradio.Markdown))
+    assert "No image classifier is available" in page and "python scripts/train_classifier.py" in page
+
+
+def test_model_sources_env_override_local_folder_then_hub(app, models):
+    spec = next(s for s in app.MODEL_SPECS if s.key == "fashion-mnist-mlp1")
+    assert spec.env_var == "TINYVISION_MODEL_FASHION_MNIST_MLP1" and spec.hub_id.endswith("/fashion-mnist-mlp1")
+    assert app.candidate_sources(spec, models.dir, environ={}) == [str(models.dir / "fashion-mnist-mlp1"),
+                                                                  spec.hub_id]
+    assert app.candidate_sources(spec, models.dir, use_hub=False, environ={}) == [
+        str(models.dir / "fashion-mnist-mlp1")]
+    assert app.candidate_sources(spec, "/no/such/dir", environ={}) == [spec.hub_id]
+    assert app.candidate_sources(spec, models.dir, environ={spec.env_var: "someone/their-model"}) == [
+        "someone/their-model"]
+    # The override is used for loading, and a bad one is reported, not fatal.
+    registry = app.load_models(None, use_hub=False, specs=[spec],
+                               environ={spec.env_var: str(models.dir / "fashion-mnist-mlp1")})
+    assert registry.entries[0].ok and registry.entries[0].source == str(models.dir / "fashion-mnist-mlp1")
+    registry = app.load_models(None, use_hub=False, specs=[spec], environ={spec.env_var: str(models.dir / "nope")})
+    assert not registry.entries[0].ok and "nope" in registry.entries[0].error
+
+
+# ---------------------------------------------------------------------------------------- browser
+def _browser_or_skip():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright (Python) is not installed: pip install -e '.[dev]'")
+
+
+def test_every_tab_in_headless_chromium(server, client, models, tmp_path):
+    _browser_or_skip()
+    shots = _load_module("tinyvision_space_screenshots", SPACE / "screenshots.py")
+    sneaker = SPACE / "examples" / "fashion_mnist" / "07_sneaker.png"
+    expected_top = client.predict("Fashion-MNIST · MLP1", handle_file(str(sneaker)), False,
+                                  api_name="/classify")["label"]
+    cat = _png(tmp_path / "cat.png", Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64, 3),
+                                                                                      dtype=np.uint8)))
+    seen = shots.capture(server.url, tmp_path / "screenshots", classify_image=sneaker, cat_image=cat, timeout_s=60)
+    assert seen["missing"] == [] if models.families else seen["missing"] == ["cats"]
+    assert seen["console_errors"] == []
+    # Classify: the page shows the top class the API gives for the same image, with percentages.
+    assert seen["classify"].splitlines()[1] == expected_top and "%" in seen["classify"]
+    # Tell the time: one click rendered the default 4:20 clock and read it.
+    assert seen["set_time"] == "4:20"
+    assert "The clock reads" in seen["clock"] and "set to 4:20" in seen["clock"]
+    assert "common-sense error" in seen["clock"]
+    if "gan" in models.families:
+        assert seen["cats"] == 16  # the default count
+        assert seen["strip_width"] == 8 * GEN_SIZE + 7 * 2
+    if "vae" in models.families:
+        assert seen["reconstruction_width"] == 2 * GEN_SIZE + 4
+    for path in seen["screenshots"]:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width == 1280 and image.height >= 600
+
+
+# -------------------------------------------------------------------------------------- the card
+def test_space_card_front_matter(app):
+    from huggingface_hub import SpaceCard
+
+    card = SpaceCard.load(SPACE / "README.md")
+    data = card.data.to_dict()
+    assert data["sdk"] == "gradio" and data["app_file"] == "app.py"
+    assert data["sdk_version"] == gradio.__version__
+    assert data["models"] == [spec.hub_id for spec in app.MODEL_SPECS]
+    for tab in ("classify", "tell-the-time", "generate-cats"):
+        assert f"screenshots/{tab}.png" in card.text and (SPACE / "screenshots" / f"{tab}.png").is_file()
+    requirements = (SPACE / "requirements.txt").read_text().splitlines()
+    assert f"gradio=={gradio.__version__}" in requirements
+    assert not any(line.strip().lower().startswith("tinyvision") for line in requirements)  # not on PyPI
+
+
+def test_examples_are_one_small_png_per_class():
+    for dataset in ("fashion_mnist", "cifar10"):
+        files = sorted((SPACE / "examples" / dataset).glob("*.png"))
+        assert [int(path.name[:2]) for path in files] == list(range(10))
+        assert sum(path.stat().st_size for path in files) < 100_000

@@ -206,8 +206,9 @@ def _load_one(spec: ModelSpec, source: str, offline: bool):
     from transformers import AutoConfig, AutoImageProcessor, pipeline
 
     local = Path(source).expanduser().is_dir()
+    hub = {} if local else {"local_files_only": offline}
     # trust_remote_code=False: tinyvision's registered classes load the folder; its code copy never runs.
-    kwargs = {"trust_remote_code": False} if local else {"trust_remote_code": False, "local_files_only": offline}
+    kwargs = {"trust_remote_code": False, **hub}
     if spec.family == "classifier":
         classifier = pipeline("image-classification", model=source, device="cpu", **kwargs)
         classifier.model.eval()
@@ -217,7 +218,7 @@ def _load_one(spec: ModelSpec, source: str, offline: bool):
     model_type = AutoConfig.from_pretrained(source, **kwargs).model_type
     if model_type != expected:
         raise ValueError(f"{source} holds a {model_type!r} model, not a {expected!r} one")
-    model = model_class.from_pretrained(source, **{k: v for k, v in kwargs.items() if k != 'trust_remote_code'}).eval()
+    model = model_class.from_pretrained(source, **hub).eval()
     processor = AutoImageProcessor.from_pretrained(source, **kwargs) if spec.family == "clock" else None
     return model, processor
 
@@ -239,7 +240,8 @@ def load_models(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tr
                 entry.source = source
                 break
             except Exception as error:  # noqa: BLE001 - any failure means "not available", with the reason
-                errors.append(f"{source}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+                first_line = (str(error).splitlines() or [""])[0][:200]
+                errors.append(f"{source}: {type(error).__name__}: {first_line}")
         if entry.ok and spec.family == "clock" and entry.model.config.head != spec.head:
             entry.label = f"{spec.key} ({entry.model.config.head} head)"
         if not entry.ok:

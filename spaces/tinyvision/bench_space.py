@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import platform
+import shutil
 import socket
 import statistics
 import sys
@@ -151,6 +152,7 @@ def bench(url: str, repeats: int, burst: int, cat_image: Path | None = None, dem
     elapsed = time.perf_counter() - started
     results["_burst"] = {"requests": burst, "succeeded": sum(r is not None for r in finished), "seconds": elapsed,
                          "requests_per_s": burst / elapsed}
+    shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 

@@ -28,6 +28,7 @@ from tinyvision.fid import (
     fid_from_features,
     frechet_distance,
     kid_from_features,
+    laplacian_variance,
 )
 from tinyvision.models.modeling_gan import lsgan_discriminator_loss, lsgan_generator_loss
 from tinyvision.models.modeling_vae import gaussian_kl, reconstruction_error, vae_loss
@@ -245,43 +246,46 @@ REMOTE_SCRIPT = textwrap.dedent(
     from PIL import Image
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
-    result = {"module": type(model).__module__, "images": model.generate(2, seed=5).tolist(),
-              "strip": model.interpolate(1, 2, 3).tolist()}
-    if hasattr(model, "reconstruct"):
-        image = Image.fromarray(np.full((40, 40, 3), 120, dtype=np.uint8))
-        result["reconstruction"] = model.reconstruct(image).tolist()
-    print(json.dumps(result))
+    results = []
+    for folder in sys.argv[1:]:
+        model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+        result = {"module": type(model).__module__, "images": model.generate(2, seed=5).tolist(),
+                  "strip": model.interpolate(1, 2, 3).tolist()}
+        if hasattr(model, "reconstruct"):
+            image = Image.fromarray(np.full((40, 40, 3), 120, dtype=np.uint8))
+            result["reconstruction"] = model.reconstruct(image).tolist()
+        results.append(result)
+    print(json.dumps(results))
     """
 )
 
 
-@pytest.mark.parametrize("make", [small_gan, small_vae])
-def test_save_load_and_trust_remote_code_without_tinyvision(make, tmp_path):
-    model = make().eval()
-    folder = tmp_path / "model"
-    model.save_pretrained(folder)
-    config = json.loads((folder / "config.json").read_text())
-    assert set(config["auto_map"]) == {"AutoConfig", "AutoModel"}
-    loaded = AutoModel.from_pretrained(folder)
-    assert type(loaded) is type(model)
-    torch.testing.assert_close(loaded.generate(2, seed=5), model.generate(2, seed=5), rtol=0, atol=0)
-    reloaded = {k: v for k, v in AutoConfig.from_pretrained(folder).to_dict().items() if k != "_name_or_path"}
-    assert reloaded == {k: v for k, v in model.config.to_dict().items() if k != "_name_or_path"}
+def test_save_load_and_trust_remote_code_without_tinyvision(tmp_path):
+    models = {"gan": small_gan().eval(), "vae": small_vae().eval()}
+    for name, model in models.items():
+        folder = tmp_path / name
+        model.save_pretrained(folder)
+        config = json.loads((folder / "config.json").read_text())
+        assert set(config["auto_map"]) == {"AutoConfig", "AutoModel"}
+        loaded = AutoModel.from_pretrained(folder)
+        assert type(loaded) is type(model)
+        torch.testing.assert_close(loaded.generate(2, seed=5), model.generate(2, seed=5), rtol=0, atol=0)
+        reloaded = {k: v for k, v in AutoConfig.from_pretrained(folder).to_dict().items() if k != "_name_or_path"}
+        assert reloaded == {k: v for k, v in model.config.to_dict().items() if k != "_name_or_path"}
     script = tmp_path / "remote.py"
     script.write_text(REMOTE_SCRIPT)
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(script), str(folder)], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=300)
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "gan"), str(tmp_path / "vae")],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
-    assert payload["module"].startswith("transformers_modules")
-    torch.testing.assert_close(torch.tensor(payload["images"]), model.generate(2, seed=5), rtol=0, atol=1e-6)
-    torch.testing.assert_close(torch.tensor(payload["strip"]), model.interpolate(1, 2, 3), rtol=0, atol=1e-6)
-    if "reconstruction" in payload:
-        image = Image.fromarray(np.full((40, 40, 3), 120, dtype=np.uint8))
-        torch.testing.assert_close(torch.tensor(payload["reconstruction"]), model.reconstruct(image),
-                                   rtol=0, atol=1e-6)
+    payloads = json.loads(result.stdout.strip().splitlines()[-1])
+    for model, payload in zip(models.values(), payloads, strict=True):
+        assert payload["module"].startswith("transformers_modules")
+        torch.testing.assert_close(torch.tensor(payload["images"]), model.generate(2, seed=5), rtol=0, atol=1e-6)
+        torch.testing.assert_close(torch.tensor(payload["strip"]), model.interpolate(1, 2, 3), rtol=0, atol=1e-6)
+    image = Image.fromarray(np.full((40, 40, 3), 120, dtype=np.uint8))
+    torch.testing.assert_close(torch.tensor(payloads[1]["reconstruction"]), models["vae"].reconstruct(image),
+                               rtol=0, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------ FID / KID
@@ -347,6 +351,10 @@ def test_real_features_are_cached_and_evaluate_generator_reports_sample_sizes(tm
                                  cache_dir=tmp_path, kid_subset_size=30, kid_subsets=5)
     assert (results["num_generated"], results["num_real"], results["kid_subset_size"]) == (40, 100, 30)
     assert results["fid"] > 0 and results["feature_extractor"] == "tiny-test-extractor-v1"
+    assert results["sharpness_real"] > 0 and results["sharpness_generated"] >= 0
+    noise = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    blurred = torch.nn.functional.avg_pool2d(noise.float(), 3, 1, 1).round().to(torch.uint8)
+    assert laplacian_variance(blurred) < laplacian_variance(noise) / 4
 
 
 def test_inception_extractor_from_the_fid_helper_wheel():

@@ -228,6 +228,14 @@ def cached_features(images: torch.Tensor, feature_extractor: nn.Module, *, cache
     return features.astype(np.float32).astype(np.float64)
 
 
+def laplacian_variance(images) -> float:
+    """Mean over images of the variance of the 3×3 Laplacian of the grey image (in [0, 1]): a simple
+    sharpness measure (blurry images score low; real cats are the reference)."""
+    grey = _as_unit_float(images).mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    return float(F.conv2d(grey, kernel).flatten(1).var(dim=1).mean())
+
+
 def select_real_images(images: torch.Tensor, num_real: int | None, seed: int = 0) -> torch.Tensor:
     """A fixed random subset of ``num_real`` real images (all of them when None or larger)."""
     if num_real is None or num_real >= len(images):
@@ -242,7 +250,8 @@ def evaluate_generator(model, real_images: torch.Tensor, *, num_samples: int = 1
                        kid_subset_size: int = 100) -> dict:
     """FID and KID of ``num_samples`` images from ``model.generate`` (seeded) against ``num_real`` real
     uint8 images (a fixed random subset; their features cached). Generated images are quantised to uint8
-    first, as saved images would be. Returns the numbers with their sample sizes and timings."""
+    first, as saved images would be. Returns the numbers with their sample sizes and timings, and the
+    :func:`laplacian_variance` sharpness of both sets."""
     extractor = _default_extractor(feature_extractor)
     real = select_real_images(torch.as_tensor(real_images), num_real, seed)
     start = time.perf_counter()
@@ -263,6 +272,8 @@ def evaluate_generator(model, real_images: torch.Tensor, *, num_samples: int = 1
         "kid_subsets": kid_subsets,
         "kid_subset_size": min(kid_subset_size, len(real_features), len(fake_features)),
         "feature_extractor": getattr(extractor, "feature_id", type(extractor).__name__),
+        "sharpness_generated": laplacian_variance(generated),
+        "sharpness_real": laplacian_variance(real),
         "seed": seed,
         "real_features_seconds": real_seconds,
         "generated_features_seconds": fake_seconds,

@@ -62,3 +62,45 @@ def tiny_rgb_dataset_dir(tmp_path_factory):
 def _one_thread():
     torch.set_num_threads(1)
     yield
+
+
+# --------------------------------------------------------------- code that runs without tinyvision
+_WITHOUT_TINYVISION = '''
+import importlib.abc
+import sys
+
+
+class BlockTinyvision(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "tinyvision" or name.startswith("tinyvision."):
+            raise ImportError("tinyvision is not installed here")
+
+
+sys.meta_path.insert(0, BlockTinyvision())
+try:
+    import tinyvision  # noqa: F401
+    raise SystemExit("tinyvision should not be importable")
+except ImportError:
+    pass
+'''
+
+
+def run_without_tinyvision(body: str, *args, cwd, timeout: int = 300):
+    """Run ``body`` (a script whose last stdout line is JSON) in a fresh interpreter where importing
+    tinyvision fails, offline, with ``args`` as ``sys.argv[1:]``; return the decoded JSON.
+
+    This is how a user without the library meets a released folder: only ``trust_remote_code``.
+    """
+    import json
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = Path(cwd) / "without_tinyvision.py"
+    script.write_text(_WITHOUT_TINYVISION + textwrap.dedent(body))
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(cwd), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True,
+                            cwd=cwd, env=env, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import run_without_tinyvision
 from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, pipeline
 
@@ -22,6 +23,7 @@ from tinyvision.models.modeling_clock import (
     decode_logits,
     degrees_to_sincos,
     head_loss,
+    marker_by_ticks,
     resolve_hour,
     resolve_hour_classes,
     sincos_to_degrees,
@@ -283,6 +285,19 @@ def test_angles_head_snaps_the_marker_to_the_tick_lattice():
     assert snap_to_ticks(torch.tensor([16.0, 18.0]), torch.tensor([12 * 2.0] * 2)).tolist() == pytest.approx([2.0, 32.0])
 
 
+def test_marker_is_the_heaviest_tick_when_the_reader_hesitates():
+    """Weight split 0.55 / 0.45 between the marks at 90 and 270 degrees: their mean points nowhere useful,
+    the heaviest lattice point is the mark at 90."""
+    cols = 48
+    votes = (torch.arange(cols, dtype=torch.float32) * 360 / cols)[None]
+    weights = torch.zeros(1, cols)
+    weights[0, 12], weights[0, 36] = 0.55, 0.45  # columns at 90 and 270 degrees
+    marker = marker_by_ticks(weights, votes, torch.tensor([0.0]))
+    assert marker.tolist() == [90.0]
+    weights[0, 11], weights[0, 12], weights[0, 13], weights[0, 36] = 0.2, 0.2, 0.2, 0.4  # spread, but heavier
+    assert marker_by_ticks(weights, votes, torch.tensor([12 * 2.0])).tolist() == pytest.approx([92.0])
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [
@@ -384,20 +399,6 @@ def test_clock_reading_pipeline_on_any_image(tmp_path, monkeypatch):
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import importlib.abc
-
-    class BlockTinyvision(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tinyvision" or name.startswith("tinyvision."):
-                raise ImportError("tinyvision is not installed here")
-
-    sys.meta_path.insert(0, BlockTinyvision())
-    try:
-        import tinyvision  # noqa: F401
-        raise SystemExit("tinyvision should not be importable")
-    except ImportError:
-        pass
-
     import numpy as np, torch
     from PIL import Image
     from transformers import AutoModel, pipeline
@@ -426,13 +427,7 @@ def test_trust_remote_code_round_trip_and_pipeline_without_tinyvision(tmp_path):
     for index, image in enumerate(_images()):
         paths.append(str(tmp_path / f"clock{index}.png"))
         image.save(paths[-1])
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "pixels.pt"), *paths],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    payload = run_without_tinyvision(REMOTE_SCRIPT, folder, tmp_path / "pixels.pt", *paths, cwd=tmp_path)
     assert payload["module"].startswith("transformers_modules")
     assert payload["pipeline"].startswith("transformers_modules")
     with torch.no_grad():

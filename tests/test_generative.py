@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import run_without_tinyvision
 from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
@@ -27,12 +28,11 @@ from tinyvision.fid import (
     extract_features,
     fid_from_features,
     frechet_distance,
-    kid_from_features,
     laplacian_variance,
 )
 from tinyvision.models.modeling_gan import lsgan_discriminator_loss, lsgan_generator_loss
 from tinyvision.models.modeling_vae import gaussian_kl, reconstruction_error, vae_loss
-from tinyvision.tasks.generative import GANStep, build_model, image_grid, grid_tiles, nearest_real
+from tinyvision.tasks.generative import GANStep, build_model, grid_tiles, image_grid, nearest_real
 from tinyvision.training import TrainingArguments
 from tinyvision.training.engine import ENGINE_DEFAULTS, create_optimizer
 
@@ -118,6 +118,16 @@ def test_gaussian_noise_only_in_training_mode():
     gan.discriminator.train()
     assert not torch.equal(gan.discriminator(images), gan.discriminator(images))
     assert not any(isinstance(m, torch.nn.modules.dropout._DropoutNd) for m in gan.modules())
+
+
+def test_dcgan_options_batch_norm_in_both_players_and_kernel_4():
+    gan = small_gan(generator_batch_norm=True, discriminator_batch_norm=True, generator_kernel_size=4,
+                    discriminator_kernel_size=4, discriminator_noise_std=0.0)
+    kinds = [type(m).__name__ for m in gan.discriminator.features.layers]
+    assert kinds[:5] == ["Conv2d", "LeakyReLU", "Conv2d", "BatchNorm2d", "LeakyReLU"]  # none on the first
+    assert [type(m).__name__ for m in gan.generator.decoder.upsample[:3]] == ["ConvTranspose2d", "BatchNorm2d", "ReLU"]
+    assert gan.generate(2, seed=0).shape == (2, 3, 32, 32)
+    assert gan.discriminator(torch.rand(2, 3, 32, 32)).shape == (2, 1)
 
 
 # ------------------------------------------------------------------------------------- losses
@@ -234,14 +244,6 @@ def test_vae_encode_decode_reconstruct():
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import importlib.abc
-
-    class BlockTinyvision(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tinyvision" or name.startswith("tinyvision."):
-                raise ImportError("tinyvision is not installed here")
-
-    sys.meta_path.insert(0, BlockTinyvision())
     import numpy as np
     from PIL import Image
     from transformers import AutoModel
@@ -272,13 +274,7 @@ def test_save_load_and_trust_remote_code_without_tinyvision(tmp_path):
         torch.testing.assert_close(loaded.generate(2, seed=5), model.generate(2, seed=5), rtol=0, atol=0)
         reloaded = {k: v for k, v in AutoConfig.from_pretrained(folder).to_dict().items() if k != "_name_or_path"}
         assert reloaded == {k: v for k, v in model.config.to_dict().items() if k != "_name_or_path"}
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(script), str(tmp_path / "gan"), str(tmp_path / "vae")],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    payloads = json.loads(result.stdout.strip().splitlines()[-1])
+    payloads = run_without_tinyvision(REMOTE_SCRIPT, tmp_path / "gan", tmp_path / "vae", cwd=tmp_path)
     for model, payload in zip(models.values(), payloads, strict=True):
         assert payload["module"].startswith("transformers_modules")
         torch.testing.assert_close(torch.tensor(payload["images"]), model.generate(2, seed=5), rtol=0, atol=1e-6)
@@ -439,6 +435,9 @@ def test_training_scripts_end_to_end(kind, processes, tmp_path, monkeypatch):
     other = "discriminator" if kind == "gan" else "encoder"
     overrides = {f"{prefix}_filters": [8] * 5, f"{other}_filters": [8] * 5, f"{prefix}_dense_size": 16,
                  "latent_dim": 8}
+    if kind == "gan":  # DCGAN-style options: batch norm in both players (separate real/fake passes), kernel 4
+        overrides.update(generator_batch_norm=True, discriminator_batch_norm=True, generator_kernel_size=4,
+                         discriminator_kernel_size=4)
     args = ["--dataset_name", str(tmp_path / "data" / "parquet"), "--image_size", "32", "--dedupe", "true",
             "--max_train_samples", "24", "--num_train_epochs", "2", "--per_device_train_batch_size", "8",
             "--num_sample_images", "9", "--config_overrides", json.dumps(overrides), "--output_dir", str(out),

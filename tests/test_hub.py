@@ -7,18 +7,16 @@ import json
 import logging
 import math
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from conftest import run_without_tinyvision, write_image_dataset
 from huggingface_hub import DatasetCard, ModelCard
 from transformers import AutoModel, AutoModelForImageClassification
 
-from conftest import write_image_dataset
 from tinyvision import hub
 from tinyvision.training import TrainingArguments
 
@@ -320,20 +318,6 @@ def test_release_loads_with_from_pretrained(classifier_run, clock_run, tmp_path)
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import importlib.abc
-
-    class BlockTinyvision(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tinyvision" or name.startswith("tinyvision."):
-                raise ImportError("tinyvision is not installed here")
-
-    sys.meta_path.insert(0, BlockTinyvision())
-    try:
-        import tinyvision  # noqa: F401
-        raise SystemExit("tinyvision should not be importable")
-    except ImportError:
-        pass
-
     import numpy as np, torch
     from PIL import Image
     from transformers import AutoModel, AutoModelForImageClassification, pipeline
@@ -376,12 +360,7 @@ def test_releases_load_with_trust_remote_code_where_tinyvision_cannot_be_importe
         torch.save(inputs, tmp_path / f"{family}.pt")
         jobs.append((family, str(release), str(tmp_path / f"{family}.pt")))
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, str(tmp_path / "remote.py"), str(tmp_path / "jobs.json")],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    payload = run_without_tinyvision(REMOTE_SCRIPT, tmp_path / "jobs.json", cwd=tmp_path, timeout=600)
     assert set(payload) == set(FAMILY_RUNS)
     for family, values in expected.items():
         assert payload[family]["module"].startswith("transformers_modules"), family

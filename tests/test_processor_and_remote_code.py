@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import torch
+from conftest import run_without_tinyvision
 from PIL import Image
 from transformers import AutoImageProcessor, pipeline
 
-from tinyvision import CNNConfig, CNNForImageClassification, MLPConfig, MLPForImageClassification
-from tinyvision import TinyVisionImageProcessor
+from tinyvision import (
+    CNNConfig,
+    CNNForImageClassification,
+    MLPConfig,
+    MLPForImageClassification,
+    TinyVisionImageProcessor,
+)
 from tinyvision.data import load_image_classification
 
 SMALL_CNN = dict(image_size=16, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[1, 1],
@@ -105,20 +109,6 @@ def test_pipeline_on_rgb_rgba_and_grayscale_images_of_odd_sizes(saved_cnn):
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import importlib.abc
-
-    class BlockTinyvision(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tinyvision" or name.startswith("tinyvision."):
-                raise ImportError("tinyvision is not installed here")
-
-    sys.meta_path.insert(0, BlockTinyvision())
-    try:
-        import tinyvision  # noqa: F401
-        raise SystemExit("tinyvision should not be importable")
-    except ImportError:
-        pass
-
     import numpy as np, torch
     from PIL import Image
     from transformers import AutoModelForImageClassification, pipeline
@@ -154,13 +144,7 @@ def test_trust_remote_code_load_where_tinyvision_cannot_be_imported(family, tmp_
         assert (folder / name).exists(), name
     pixels = torch.randn(3, 1, size, size)
     torch.save(pixels, tmp_path / "pixels.pt")
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(script), str(folder), str(tmp_path / "pixels.pt")],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    payload = run_without_tinyvision(REMOTE_SCRIPT, folder, tmp_path / "pixels.pt", cwd=tmp_path)
     assert payload["module"].startswith("transformers_modules")
     with torch.no_grad():
         torch.testing.assert_close(torch.tensor(payload["logits"]), model(pixel_values=pixels).logits)

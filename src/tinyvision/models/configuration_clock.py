@@ -131,6 +131,10 @@ class ClockReaderConfig(PretrainedConfig):
         interval_minutes: width of a class of the ``classification`` head; must divide 720 (1, 5, 15, 30, 60...).
         angle_loss_weights: weights of the marker, hour-hand, minute-hand and tick-phase terms of the
             ``angles`` loss.
+        column_loss_weight: on the polar grid, the ``angles`` loss also adds, for the marker and the two
+            hands (each with its ``angle_loss_weights``), this times the cross-entropy of its softmax over
+            the angle columns against the true direction (shared by the two nearest columns): a sharper
+            signal than the squared error for *which* mark is the 12.
     """
 
     model_type = "tinyvision_clock"
@@ -161,6 +165,7 @@ class ClockReaderConfig(PretrainedConfig):
         head: str = "angles",
         interval_minutes: int = 30,
         angle_loss_weights: Sequence[float] = (2.0, 1.0, 1.0, 1.0),
+        column_loss_weight: float = 1.0,
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
@@ -188,6 +193,7 @@ class ClockReaderConfig(PretrainedConfig):
         self.head = head
         self.interval_minutes = interval_minutes
         self.angle_loss_weights = [float(w) for w in angle_loss_weights]
+        self.column_loss_weight = float(column_loss_weight)
         super().__init__(**kwargs)
         self._validate()
 
@@ -225,6 +231,7 @@ class ClockReaderConfig(PretrainedConfig):
             )
         for weight in self.angle_loss_weights:
             check_non_negative("angle_loss_weights", weight)
+        check_non_negative("column_loss_weight", self.column_loss_weight)
         n = len(self.conv_filters)
         for name in ("conv_kernel_sizes", "conv_strides", "pool_after"):
             if len(getattr(self, name)) != n:

@@ -130,6 +130,9 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         discriminator_filters: filters of each stride-2 convolution (5 × 128).
         discriminator_kernel_size: their kernel (3).
         discriminator_activation: their activation (leaky_relu).
+        discriminator_batch_norm: BatchNorm2d after each convolution but the first, before its activation
+            (DCGAN's discriminator; off in the seed). The training step then scores real and generated
+            batches in separate forward passes, so that no batch mixes the two.
         leaky_relu_slope: LeakyReLU's negative slope, Keras' alpha (0.3).
         discriminator_noise_std: σ of the Gaussian noise added after each convolution in training (0.01;
             0 disables it).
@@ -157,6 +160,7 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         discriminator_filters: Sequence[int] = (128, 128, 128, 128, 128),
         discriminator_kernel_size: int = 3,
         discriminator_activation: str = "leaky_relu",
+        discriminator_batch_norm: bool = False,
         leaky_relu_slope: float = 0.3,
         discriminator_noise_std: float = 0.01,
         real_label: float = 1.0,
@@ -177,6 +181,7 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         self.discriminator_filters = list(discriminator_filters)
         self.discriminator_kernel_size = discriminator_kernel_size
         self.discriminator_activation = discriminator_activation
+        self.discriminator_batch_norm = bool(discriminator_batch_norm)
         self.leaky_relu_slope = leaky_relu_slope
         self.discriminator_noise_std = discriminator_noise_std
         self.real_label = float(real_label)

@@ -132,16 +132,33 @@ def snap_to_ticks(marker: torch.Tensor, tick_phase: torch.Tensor) -> torch.Tenso
     return (offset + 30.0 * torch.round((marker - offset) / 30.0)).remainder(360.0)
 
 
-def decode_angles(logits: torch.Tensor) -> torch.Tensor:
+def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torch.Tensor,
+                    window: float = 15.0) -> torch.Tensor:
+    """The point of the tick lattice (``tick_phase / 12 + 30 k``) that holds the most marker probability.
+
+    ``weights`` (B, A) is the marker's softmax over the polar columns and ``votes`` (B, A) the direction
+    each column votes for (degrees). Each lattice point collects the weight of the votes within ``window``
+    degrees. When the network hesitates between two marks (a bar at 12 or the tick at 6), the mean of its
+    votes points between them, at neither; the heaviest lattice point is one of them.
+    """
+    lattice = (tick_phase / 12.0)[:, None] + 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
+    gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, 12)
+    mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
+    return lattice.gather(1, mass.argmax(1, keepdim=True))[:, 0].remainder(360.0)
+
+
+def decode_angles(logits: torch.Tensor, marker: torch.Tensor | None = None) -> torch.Tensor:
     """``[sin, cos] × (12 o'clock marker, hour hand, minute hand, 12 × marker)`` in image angles → minutes.
 
-    The marker is snapped to the tick lattice (:func:`snap_to_ticks`); the time is read from the hands'
-    angles relative to it, the hour resolved with the minute. (Six outputs, without the tick phase, read
-    the marker as it is.)
+    The marker is ``marker`` when given (the polar reader passes :func:`marker_by_ticks`), else the
+    marker output snapped to the tick lattice (:func:`snap_to_ticks`; six outputs, without the tick phase,
+    are read as they are). The time is read from the hands' angles relative to it, the hour resolved with
+    the minute.
     """
-    marker = sincos_to_degrees(logits[:, 0], logits[:, 1])
-    if logits.shape[1] >= 8:
-        marker = snap_to_ticks(marker, sincos_to_degrees(logits[:, 6], logits[:, 7]))
+    if marker is None:
+        marker = sincos_to_degrees(logits[:, 0], logits[:, 1])
+        if logits.shape[1] >= 8:
+            marker = snap_to_ticks(marker, sincos_to_degrees(logits[:, 6], logits[:, 7]))
     hour_hand = sincos_to_degrees(logits[:, 2], logits[:, 3])
     minute_hand = sincos_to_degrees(logits[:, 4], logits[:, 5])
     minute = (minute_hand - marker).remainder(360.0) / 6.0
@@ -149,8 +166,20 @@ def decode_angles(logits: torch.Tensor) -> torch.Tensor:
     return hour.float() * 60.0 + minute
 
 
-def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30) -> torch.Tensor:
-    """Dispatch to the head's decoder; returns the dial position in minutes, a float in [0, 720)."""
+def vote_vectors(weights: torch.Tensor, votes: torch.Tensor) -> torch.Tensor:
+    """Column weights and votes (B, A, T) → (B, 2 T): per target, the weighted mean of the votes as unit
+    vectors ``(sin, cos)``, taken at ``COLUMN_TARGET_FREQUENCIES`` times the vote (12 for the tick phase)."""
+    frequencies = torch.tensor(COLUMN_TARGET_FREQUENCIES, device=votes.device, dtype=votes.dtype)
+    radians = torch.deg2rad(frequencies * votes)
+    vectors = torch.stack(((weights * torch.sin(radians)).sum(1), (weights * torch.cos(radians)).sum(1)), -1)
+    return vectors.reshape(len(votes), -1)
+
+
+def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30,
+                  marker: torch.Tensor | None = None) -> torch.Tensor:
+    """Dispatch to the head's decoder; returns the dial position in minutes, a float in [0, 720).
+
+    ``marker`` (degrees) overrides the ``angles`` head's marker read from its logits."""
     logits = logits.detach()
     if head == "regression":
         minutes = decode_regression(logits)
@@ -163,7 +192,7 @@ def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30) -
     elif head == "hybrid":
         minutes = decode_hybrid(logits)
     elif head == "angles":
-        minutes = decode_angles(logits)
+        minutes = decode_angles(logits, None if marker is None else marker.detach())
     else:
         raise ValueError(f"unknown head {head!r}")
     return minutes.remainder(MINUTES_PER_DIAL)
@@ -211,6 +240,17 @@ def head_loss(config: ClockReaderConfig, logits: torch.Tensor, targets: dict[str
     for index, (name, weight) in enumerate(zip((*ANGLE_COLUMNS, "tick_phase"), config.angle_loss_weights)):
         loss = loss + weight * F.mse_loss(pairs[:, index], encoded[name])
     return loss
+
+
+def column_cross_entropy(log_weights: torch.Tensor, directions: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a softmax over polar columns (``log_weights`` (B, A), column ``directions`` (A,) in
+    degrees) against the true direction ``target`` (B,), shared between the two nearest columns in
+    proportion to their closeness."""
+    width = 360.0 / len(directions)
+    gap = ((directions[None, :] - target[:, None] + 180.0).remainder(360.0) - 180.0).abs()
+    share = (1.0 - gap / width).clamp(min=0.0)
+    share = share / share.sum(1, keepdim=True).clamp(min=1e-12)
+    return -(share * log_weights).sum(1).mean()
 
 
 def missing_columns_error(head: str, missing) -> ValueError:
@@ -345,34 +385,37 @@ class ClockReader(TinyVisionPreTrainedModel):
         """The ``angles`` head on a polar grid reads each angle as a soft-argmax over the angle columns."""
         return self.config.head == "angles" and self.config.polar
 
-    def column_angles(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, C, R, A) polar features → (B, 8), the ``angles`` head's outputs.
+    def column_votes(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, R, A) polar features → per target (marker, hour hand, minute hand, tick phase) the softmax
+        weight of every column and the direction it votes for, both (B, A, 4).
 
-        For each target (marker, hour hand, minute hand, tick phase) every column j scores itself and votes
-        for its own direction θ_j plus a learned offset (at most one column, so a vote can fall between
-        columns); the output is the softmax-weighted mean of the votes as unit vectors, taken at
-        ``frequency × (θ_j + offset)`` (12 for the tick phase). Shifting the features by whole columns
-        turns every output by the same angle: the readout is as rotation-equivariant as the backbone.
+        Column j votes for its own direction θ_j plus a learned offset of at most one column, so a vote can
+        fall between columns. Shifting the features by whole columns shifts every vote by the same angle:
+        the readout is as rotation-equivariant as the backbone.
         """
+        log_weights, votes, _ = self._column_readout(features)
+        return log_weights.exp(), votes
+
+    def _column_readout(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(log softmax weights (B, A, T), votes (B, A, T), column directions (A,)), degrees."""
         batch, channels, rows, cols = features.shape
         columns = features.permute(0, 3, 1, 2).reshape(batch, cols, channels * rows)
         raw = self.out(self.fc(columns)).float()  # (B, A, 2 T)
         targets = len(COLUMN_TARGET_FREQUENCIES)
-        weights = raw[..., :targets].softmax(dim=1)
-        column_width = 360.0 / cols
-        offsets = column_width * torch.tanh(raw[..., targets:])
-        input_cols = self.config.polar_cols
+        log_weights = raw[..., :targets].log_softmax(dim=1)
+        offsets = (360.0 / cols) * torch.tanh(raw[..., targets:])
         # Feature column j covers input columns [j s, (j + 1) s): its direction is their mean.
-        step = input_cols // cols
-        theta = polar_angles(input_cols).to(features.device).view(cols, step).mean(1)
-        frequencies = torch.tensor(COLUMN_TARGET_FREQUENCIES, device=features.device, dtype=torch.float32)
-        votes = torch.deg2rad(frequencies * (theta[None, :, None] + offsets))  # (B, A, T)
-        vectors = torch.stack(((weights * torch.sin(votes)).sum(1), (weights * torch.cos(votes)).sum(1)), -1)
-        return vectors.reshape(batch, 2 * targets)
+        step = self.config.polar_cols // cols
+        theta = polar_angles(self.config.polar_cols).to(features.device).view(cols, step).mean(1)
+        return log_weights, theta[None, :, None] + offsets, theta
 
-    def head_logits(self, features: torch.Tensor) -> torch.Tensor:
-        if self.reads_columns:
-            return self.column_angles(features)
+    def column_angles(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, C, R, A) polar features → (B, 8), the ``angles`` head's outputs: per target, the weighted mean
+        of the column votes as unit vectors, taken at ``frequency × vote`` (12 for the tick phase)."""
+        return vote_vectors(*self.column_votes(features))
+
+    def dense_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """The flattened feature map through the dense stack(s): every head but the polar ``angles`` one."""
         features = features.flatten(1)
         if self.config.head in TWO_BRANCH_HEADS:
             return torch.cat((self.hour_out(self.hour_fc(features)), self.minute_out(self.minute_fc(features))), -1)
@@ -395,8 +438,18 @@ class ClockReader(TinyVisionPreTrainedModel):
         hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
         if config.coord_channels:
             hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
-        logits = self.head_logits(self.features(hidden))
-        minutes = decode_logits(config.head, logits, config.interval_minutes)
+        features = self.features(hidden)
+        marker = column_log_weights = None
+        if self.reads_columns:
+            column_log_weights, votes, directions = self._column_readout(features)
+            weights = column_log_weights.exp()
+            logits = vote_vectors(weights, votes)
+            with torch.no_grad():
+                tick_phase = sincos_to_degrees(logits[:, 6], logits[:, 7])
+                marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase)
+        else:
+            logits = self.dense_logits(features)
+        minutes = decode_logits(config.head, logits, config.interval_minutes, marker=marker)
         pred_hour, pred_minute = split_dial_minutes(minutes)
 
         if labels is not None:
@@ -414,6 +467,10 @@ class ClockReader(TinyVisionPreTrainedModel):
                 raise missing_columns_error(config.head, missing)
             targets = {name: torch.as_tensor(given[name], device=logits.device) for name in config.required_columns}
             loss = head_loss(config, logits, targets)
+            if column_log_weights is not None and config.column_loss_weight > 0:
+                for index, (name, weight) in enumerate(zip(ANGLE_COLUMNS, config.angle_loss_weights)):
+                    loss = loss + config.column_loss_weight * weight * column_cross_entropy(
+                        column_log_weights[..., index], directions, targets[name].float())
         return ClockReaderOutput(loss=loss, logits=logits, hour=pred_hour, minute=pred_minute, minutes=minutes)
 
     def save_pretrained(self, save_directory, *args, **kwargs):

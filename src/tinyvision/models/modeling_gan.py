@@ -83,19 +83,21 @@ def interpolate_latents(start: torch.Tensor, end: torch.Tensor, steps: int, meth
 
 # -------------------------------------------------------------------------------- the networks
 class ConvDownsampler(nn.Module):
-    """Stride-2 'same' convolutions, each → activation → [Gaussian noise], then flatten.
+    """Stride-2 'same' convolutions, each → [BatchNorm, not the first] → activation → [Gaussian noise], then flatten.
 
     The discriminator's and the encoder's body: 64 → 32 → 16 → 8 → 4 → 2 with five layers.
     """
 
     def __init__(self, in_channels: int, image_size: int, filters: Sequence[int], kernel_size: int,
-                 activation: str, *, negative_slope: float = 0.01, noise_std: float = 0.0):
+                 activation: str, *, negative_slope: float = 0.01, noise_std: float = 0.0, batch_norm: bool = False):
         super().__init__()
         layers: list[nn.Module] = []
         size = image_size
         padding = (kernel_size - 1) // 2  # 'same' for stride 2: halves even sides (kernel 3: 1, kernel 4: 1)
-        for out_channels in filters:
+        for index, out_channels in enumerate(filters):
             layers.append(nn.Conv2d(in_channels, out_channels, kernel_size, stride=2, padding=padding))
+            if batch_norm and index > 0:  # DCGAN: not on the layer that sees the images
+                layers.append(nn.BatchNorm2d(out_channels))
             layers.append(get_activation(activation, negative_slope))
             if noise_std > 0:
                 layers.append(GaussianNoise(noise_std))
@@ -172,7 +174,7 @@ class Discriminator(nn.Module):
         self.features = ConvDownsampler(
             config.num_channels, config.image_size, config.discriminator_filters, config.discriminator_kernel_size,
             config.discriminator_activation, negative_slope=config.leaky_relu_slope,
-            noise_std=config.discriminator_noise_std,
+            noise_std=config.discriminator_noise_std, batch_norm=config.discriminator_batch_norm,
         )
         self.head = nn.Linear(self.features.out_features, 1)
 

@@ -219,8 +219,8 @@ class GenerativeStep(TrainStep):
 class GANStep(GenerativeStep):
     """One iteration = a discriminator step, then a generator step (the seed's order), LSGAN losses.
 
-    Discriminator: ``D(cat[real, G(z)])`` against labels real/fake (Keras' concatenated batch), G not
-    differentiated. Generator: ``mean((D(G(z')) - real)²)`` with fresh noise z' (or the same fakes with
+    Discriminator: ``D(cat[real, G(z)])`` against labels real/fake (Keras' concatenated batch; two
+    forward passes, all-real and all-fake, when it has batch norm), G not differentiated. Generator: ``mean((D(G(z')) - real)²)`` with fresh noise z' (or the same fakes with
     ``reuse_fakes``), through the discriminator with its parameters frozen (Keras' ``trainable=False``),
     which also keeps its accumulated gradients intact under gradient accumulation.
     """
@@ -261,7 +261,10 @@ class GANStep(GenerativeStep):
         else:
             with torch.no_grad():
                 detached = self.generator(self._noise(count, real.device))
-        scores = self.discriminator(torch.cat([real, detached]))
+        if config.discriminator_batch_norm:  # batch statistics of all-real and all-fake batches, as DCGAN
+            scores = torch.cat([self.discriminator(real), self.discriminator(detached)])
+        else:
+            scores = self.discriminator(torch.cat([real, detached]))
         d_loss = lsgan_discriminator_loss(scores[:count], scores[count:], config.real_label, config.fake_label)
         optimizer_step(d_loss, optimizers["discriminator"], accelerator, self.discriminator.parameters(),
                        self.max_grad_norm)

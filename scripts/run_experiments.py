@@ -1,7 +1,18 @@
-"""The Task 1 study in one command: run (resumably, shardably), merge, aggregate, plot, report.
+"""A study in one command: run (resumably, shardably), merge, aggregate, plot, report.
+
+Task 1 (``--experiment all`` = exp1 exp2 exp3 best transfer: the classifier study):
 
     python scripts/run_experiments.py --experiment all --model both --profile quick --seeds 2 \
         --data_dir ../shared/data --output_dir reports/task1
+
+Task 2, the six clock-reader heads (regression; classification at 60, 15 and 5 minutes; multihead;
+periodic; hybrid; angles) on generated clocks (no --data_dir needed; `all` does not include it): 8 variants
+x 3 seeds; quick is about a minute a unit on one core, full uses train_clock's defaults (96 px, 40,000 clocks):
+
+    python scripts/run_experiments.py --experiment clock_heads --seeds 3 --profile quick \
+        --output_dir outputs/task2-heads
+
+Either study:
     # split over two processes, then report:
     python scripts/run_experiments.py ... --shard 0/2 &  python scripts/run_experiments.py ... --shard 1/2
     python scripts/run_experiments.py ... --report_only
@@ -19,8 +30,9 @@ from tinyvision.experiments import expand, load_results, merge, run_study, write
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiment", nargs="+", default=["all"],
-                        help="exp1 exp2 exp3 best transfer, or all")
-    parser.add_argument("--model", nargs="+", default=["both"], help="mlp, cnn or both")
+                        help="exp1 exp2 exp3 best transfer (all = these five), clock_heads")
+    parser.add_argument("--model", nargs="+", default=["both"],
+                        help="mlp, cnn or both (= each experiment's own models: mlp and cnn, or clock)")
     parser.add_argument("--seeds", type=int, default=None, help="Seeds per variant (default: 5 full, 2 quick).")
     parser.add_argument("--profile", default="quick", choices=["quick", "full"])
     parser.add_argument("--data_dir", default="../shared/data", help="Folder holding fashion_mnist/ and cifar10/.")

@@ -1,4 +1,5 @@
-"""The Task 1 study: definitions expand right, resume skips, shard + merge = unsharded, maths, plots, a run."""
+"""The studies (Task 1 classifiers, Task 2 clock heads): definitions expand right, resume skips, shard + merge =
+unsharded, maths (both metric directions), plots, real runs."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from PIL import Image
 
 from tinyvision.experiments import (
     PROFILES,
+    TASKS,
     Profile,
     aggregate,
+    best_variant,
     expand,
     load_results,
     mean_std,
     merge,
     plot_experiment,
     run_study,
+    runner,
     unique_runs,
     write_report,
 )
-from tinyvision.experiments import runner
 
 
 def test_definitions_expand_to_the_right_units():
@@ -88,7 +91,7 @@ def test_aggregate_and_plot_on_a_fake_result_set(tmp_path):
     path = plot_experiment("exp1", "mlp", axes, tmp_path / "exp1_mlp.png")
     image = Image.open(path)
     assert image.size[0] > 1000 and image.size[1] > 800  # 3 x 2 panels
-    import matplotlib.pyplot as plt  # noqa: F401  (the figure was closed; nothing leaks)
+    import matplotlib.pyplot as plt  # the figure was closed: nothing leaks
 
     assert len(plt.get_fignums()) == 0
 
@@ -144,3 +147,91 @@ def test_shard_and_merge_equal_an_unsharded_run(tiny_profile, tmp_path):
             assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
             assert a["eval_accuracy"] == b["eval_accuracy"]
     assert json.loads(json.dumps(merged))  # plain JSON all the way
+
+
+# ------------------------------------------------------------------------- Task 2: clock-reader heads
+CLOCK_VARIANTS = {
+    "regression": {"head": "regression"},
+    "classification 60 min": {"head": "classification", "interval_minutes": 60},
+    "classification 15 min": {"head": "classification", "interval_minutes": 15},
+    "classification 5 min": {"head": "classification", "interval_minutes": 5},
+    "multihead": {"head": "multihead"},
+    "periodic": {"head": "periodic"},
+    "hybrid": {"head": "hybrid"},
+    "angles": {"head": "angles"},
+}
+
+
+def test_clock_heads_expand_to_eight_variants_times_seeds():
+    units = expand(["clock_heads"], "both", seeds=3, profile="quick")
+    runs = unique_runs(units)
+    assert len(runs) == 8 * 3  # 'classification 15 min' is in both axes but trains once per seed
+    assert {u.variant.name: u.variant.config for u in runs} == CLOCK_VARIANTS
+    assert {u.family for u in units} == {"clock"} and {u.seed for u in runs} == {0, 1, 2}
+    assert [u.variant.name for u in units if u.axis == "classification interval" and u.seed == 0] == [
+        "classification 60 min", "classification 15 min", "classification 5 min"]
+    assert len({u.key for u in runs}) == 24
+    # `all` stays the Task 1 study; a classifier family names nothing in the clock study.
+    assert not any(u.experiment == "clock_heads" for u in expand("all", "both", 1, "quick"))
+    with pytest.raises(ValueError, match="trains \\['clock'\\]"):
+        expand(["clock_heads"], ["mlp"], 1, "quick")
+    assert PROFILES["quick"].clock["image_size"] == 64 and PROFILES["full"].clock == {}  # full = train_clock's
+
+
+def _fake_clock_results(units, error_of):
+    results = {}
+    for unit in unique_runs(units):
+        base, spread = error_of[unit.variant.name], unit.seed  # seed s adds s minutes
+        history = [{"epoch": e, "train_cse": (base + spread) * 4 / e, "eval_cse_mean": (base + spread) * 5 / e,
+                    "eval_hour_accuracy": 0.5} for e in (1, 2, 3)]
+        metrics = {"test_cse_mean": base + spread, "test_cse_median": base, "test_cse_p90": 3 * base,
+                   "test_hour_accuracy": 0.9, "train_time_s": 60.0}
+        results[unit.key] = {"history": history, "metrics": metrics, "wall_time_s": 60.0}
+    return results
+
+
+def test_aggregate_judges_the_clock_error_lower_is_better(tmp_path):
+    units = expand(["clock_heads"], "both", seeds=2, profile="quick")
+    error_of = {name: 10.0 * (i + 1) for i, name in enumerate(CLOCK_VARIANTS)}  # regression best, angles worst
+    error_of["hybrid"] = 2.0
+    axes = aggregate(units, _fake_clock_results(units, error_of))[("clock_heads", "clock")]
+    cell = axes["head"]["hybrid"]
+    assert cell["seeds"] == 2 and cell["test_cse_mean"] == pytest.approx((2.5, 0.5))
+    np.testing.assert_allclose(cell["eval_cse_mean"][0], [12.5, 6.25, 12.5 / 3])
+    assert cell["train_time_s"] == (60.0, 0.0)
+    assert best_variant(axes["head"], TASKS["clock"]) == "hybrid"  # the smallest error, not the largest
+    assert best_variant(axes["classification interval"], TASKS["clock"]) == "classification 60 min"
+    exp1 = expand(["exp1"], ["mlp"], seeds=1, profile="quick")
+    assert best_variant(aggregate(exp1, _fake_results(exp1))[("exp1", "mlp")]["batch normalisation"],
+                        TASKS["classification"]) in ("off (default)", "on")
+    plot_experiment("clock_heads", "clock", axes, tmp_path / "clock_heads.png")
+    assert Image.open(tmp_path / "clock_heads.png").size[0] > 1000  # two panels side by side
+
+
+def test_two_clock_units_real_run_and_report(monkeypatch, tmp_path):
+    smoke = {"image_size": 32, "num_train_examples": 64, "num_eval_examples": 16, "num_test_examples": 16}
+    monkeypatch.setitem(PROFILES, "quick", Profile("quick", {"clock": 1}, None, None, {}, None, clock=smoke))
+    monkeypatch.setattr(runner, "_CLOCK_DATA_CACHE", {})
+    units = [u for u in expand(["clock_heads"], "both", seeds=1, profile="quick")
+             if u.variant.name in ("regression", "classification 15 min")]
+    assert len(units) == 3  # 'classification 15 min' is listed in both axes
+    out = tmp_path / "study"
+    assert len(run_study(units, str(tmp_path), out, show_progress=False)) == 2
+    assert len(runner._CLOCK_DATA_CACHE) == 1  # both units trained on the clocks rendered once
+    results = load_results(out)
+    assert len(results) == 2
+    for result in results.values():
+        assert [r["epoch"] for r in result["history"]] == [1]
+        assert {"train_cse", "eval_cse_mean"} <= set(result["history"][0])
+        assert {"test_cse_mean", "test_cse_p90", "test_hour_accuracy"} <= set(result["metrics"])
+        assert result["num_train"] == 64 and result["num_eval"] == 16
+    heads = {r["unit"]["variant"]["config"]["head"] for r in results.values()}
+    assert heads == {"regression", "classification"}
+    assert run_study(units, str(tmp_path), out, show_progress=False) == []  # resume skips finished units
+    text = write_report(units, results, out, command="pytest", profile="quick").read_text()
+    assert text.startswith("# Task 2 study: clock-reader heads (quick profile)")
+    assert "64 generated training clocks at 32×32" in text and "Commit: `" in text
+    assert "clock_heads.png" in text and "| head | regression | 1 |" in text
+    assert "| classification interval | classification 15 min | 1 |" in text
+    assert "Best by test_cse_mean (lower is better)" in text
+    assert (out / "clock_heads.png").exists()

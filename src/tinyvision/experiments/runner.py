@@ -1,8 +1,9 @@
-"""Expand the study into (variant, seed) units, run them resumably and shardably, merge folders.
+"""Expand the studies into (variant, seed) units, run them resumably and shardably, merge folders.
 
 Each unit lives in ``<output_dir>/units/<key>/`` and is finished when its ``result.json`` exists.
 The key hashes everything that determines the run (family, overrides, preset, dataset, profile,
-seed), so the default model, which appears in several axes, trains once per seed.
+seed), so a variant listed in several axes (the default model, say) trains once per seed.
+A unit trains with its task's pieces (classifier or clock reader) on the one engine.
 """
 
 from __future__ import annotations
@@ -16,9 +17,20 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .definitions import EXPERIMENTS, FULL_TRAIN_EXPERIMENTS, PROFILES, Profile, Variant, axes_for
+from .definitions import (
+    ALL_EXPERIMENTS,
+    FULL_TRAIN_EXPERIMENTS,
+    GENERATED,
+    PROFILES,
+    TASKS,
+    Profile,
+    Task,
+    Variant,
+    axes_for,
+    task_of,
+)
 
-FAMILIES = ("mlp", "cnn")
+FAMILIES = tuple(family for task in TASKS.values() for family in task.families)
 RESULT_FILE = "result.json"
 
 
@@ -32,11 +44,19 @@ class Unit:
     profile: str
 
     @property
+    def task(self) -> Task:
+        return task_of(self.experiment)
+
+    @property
     def full_train(self) -> bool:
         return self.experiment in FULL_TRAIN_EXPERIMENTS
 
     def resolved_training(self) -> dict:
         """The training hyperparameters the run will use (so 'sgd 0.01' and 'default' are one run)."""
+        if self.task.name == "clock":
+            from ..tasks.clock import TRAINING_DEFAULTS
+
+            return {**TRAINING_DEFAULTS, **self.variant.training}
         from ..presets import MODEL_DEFAULTS, get_preset
 
         preset = get_preset(self.variant.preset).training if self.variant.preset else {}
@@ -55,16 +75,26 @@ class Unit:
 
 
 def expand(experiments, families, seeds: int, profile: str) -> list[Unit]:
-    """All units of the requested experiments, in a stable order."""
-    experiments = list(EXPERIMENTS) if experiments in ("all", ["all"]) else list(experiments)
+    """All units of the requested experiments, in a stable order.
+
+    ``"all"`` is the Task 1 study (``ALL_EXPERIMENTS``); ``families`` ``"both"`` means each experiment's own
+    families (mlp and cnn, or clock), and an explicit list keeps the families each experiment trains.
+    """
+    experiments = list(ALL_EXPERIMENTS) if experiments in ("all", ["all"]) else list(experiments)
     families = list(FAMILIES) if families in ("both", ["both"]) else list(families)
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
+    for family in families:
+        if family not in FAMILIES:
+            raise ValueError(f"unknown model {family!r}; choose {', '.join(FAMILIES)} or both")
     units = []
     for experiment in experiments:
-        for family in families:
-            if family not in FAMILIES:
-                raise ValueError(f"unknown model {family!r}; choose mlp, cnn or both")
+        own = task_of(experiment).families
+        chosen = [family for family in families if family in own]
+        if not chosen:
+            raise ValueError(f"experiment {experiment!r} trains {list(own)}; --model {' '.join(families)} "
+                             "names none of them")
+        for family in chosen:
             for axis in axes_for(experiment, family):
                 for variant in axis.variants:
                     units.extend(Unit(experiment, family, axis.name, variant, seed, profile) for seed in range(seeds))
@@ -101,22 +131,20 @@ def is_done(output_dir: Path, unit: Unit) -> bool:
     return (output_dir / "units" / unit.key / RESULT_FILE).exists()
 
 
-def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool = True) -> dict:
-    """Train one unit with the engine and write its result.json (atomically, last)."""
+def _dataset_path(data_dir: str, dataset: str) -> str:
+    return str(Path(data_dir) / dataset) if (Path(data_dir) / dataset).exists() else dataset
+
+
+def _classifier_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
     from accelerate.utils import set_seed
 
     from ..data import load_image_classification
-    from ..tasks.classification import ClassifierArguments, build_classifier, resolve_recipe
-    from ..training import Engine, TrainingArguments, write_json_atomic
-    from ..tasks.classification import ClassificationStep
+    from ..tasks.classification import ClassificationStep, ClassifierArguments, build_classifier, resolve_recipe
+    from ..training import Engine, TrainingArguments
 
     profile: Profile = PROFILES[unit.profile]
     family = unit.family
-    unit_dir = output_dir / "units" / unit.key
-    run_dir = unit_dir / "run"
-    dataset = unit.variant.dataset
-    dataset_path = str(Path(data_dir) / dataset) if (Path(data_dir) / dataset).exists() else dataset
-
+    dataset_path = _dataset_path(data_dir, unit.variant.dataset)
     if unit.full_train:
         epochs = profile.best_epochs[family]
         data = load_image_classification(dataset_path, validation_split=0.0,
@@ -138,19 +166,76 @@ def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool 
     family, config_overrides, training_args, classifier_args = resolve_recipe(classifier_args, training_args)
     set_seed(unit.seed)
     model, processor = build_classifier(family, data, config_overrides)
+    engine = Engine(ClassificationStep(model, processor, augment=classifier_args.augment), training_args, data.train,
+                    eval_dataset, test_dataset=test_dataset)
+    return engine, len(data.train), len(eval_dataset) if eval_dataset is not None else 0
+
+
+# Every clock unit of a study trains on the same clocks (only the seed of the weights and the batch order
+# changes), so a process renders them once: (data fields of ClockArguments) → ClockData.
+_CLOCK_DATA_CACHE: dict[tuple, object] = {}
+
+
+def _clock_data(args):
+    from ..tasks.clock import load_clock_data
+
+    key = (args.dataset_name, args.image_size, args.num_train_examples, args.num_eval_examples,
+           args.num_test_examples, args.data_seed)
+    if key not in _CLOCK_DATA_CACHE:
+        _CLOCK_DATA_CACHE[key] = load_clock_data(args)
+    return _CLOCK_DATA_CACHE[key]
+
+
+def _clock_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
+    """train_clock's recipe (ClockArguments + TRAINING_DEFAULTS), the variant's config, the profile's sizes."""
+    from accelerate.utils import set_seed
+
+    from ..tasks.clock import TRAINING_DEFAULTS, ClockArguments, ClockStep, build_clock_reader
+    from ..training import Engine, TrainingArguments
+
+    profile: Profile = PROFILES[unit.profile]
+    config = dict(unit.variant.config)
+    dataset = None if unit.variant.dataset == GENERATED else _dataset_path(data_dir, unit.variant.dataset)
+    clock_args = ClockArguments(head=config.pop("head", "angles"),
+                                interval_minutes=config.pop("interval_minutes", 30), dataset_name=dataset,
+                                num_proc=1,  # the study runs one process per core (shards in parallel)
+                                config_overrides=json.dumps(config), **profile.clock)
+    training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed,
+                                      num_train_epochs=profile.epochs.get(unit.family),
+                                      checkpointing_steps="epoch", checkpoints_total_limit=1,
+                                      resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
+                                      **unit.variant.training).with_defaults(**TRAINING_DEFAULTS)
+    data = _clock_data(clock_args)
+    set_seed(unit.seed)
+    model, processor = build_clock_reader(clock_args, data)
+    engine = Engine(ClockStep(model, processor, augment=clock_args.augment, max_grad_norm=training_args.max_grad_norm),
+                    training_args, data.train, data.validation, test_dataset=data.test,
+                    run_config={"task": "clock-reading", "clock_args": asdict(clock_args), "data_source": data.source,
+                                "model_config": model.config.to_dict()})
+    return engine, len(data.train), len(data.validation) if data.validation is not None else 0
+
+
+ENGINE_BUILDERS = {"classification": _classifier_engine, "clock": _clock_engine}
+
+
+def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool = True) -> dict:
+    """Train one unit with the engine and write its result.json (atomically, last)."""
+    from ..training import write_json_atomic
+
+    unit_dir = output_dir / "units" / unit.key
+    run_dir = unit_dir / "run"
+    engine, num_train, num_eval = ENGINE_BUILDERS[unit.task.name](unit, data_dir, run_dir, disable_tqdm)
     start = time.perf_counter()
-    engine = Engine(ClassificationStep(model, processor, augment=classifier_args.augment), training_args, data.train, eval_dataset,
-                    test_dataset=test_dataset)
     result = engine.train()
     result_payload = {
-        "unit": {"experiment": unit.experiment, "family": family, "axis": unit.axis, "seed": unit.seed,
+        "unit": {"experiment": unit.experiment, "family": unit.family, "axis": unit.axis, "seed": unit.seed,
                  "profile": unit.profile, "variant": asdict(unit.variant), "key": unit.key},
         "history": result.history,
         "metrics": result.metrics,
         "wall_time_s": time.perf_counter() - start,
-        "num_train": len(data.train),
-        "num_eval": len(eval_dataset) if eval_dataset is not None else 0,
-        "training_args": asdict(training_args),
+        "num_train": num_train,
+        "num_eval": num_eval,
+        "training_args": asdict(engine.args),
     }
     if engine.accelerator.is_main_process:
         for checkpoint in run_dir.glob("checkpoint-*"):

@@ -15,7 +15,7 @@ Every loader returns :class:`~tinyvision.data.TensorDataset` splits: ``pixel_val
 
 The default recipe (``accelerate launch scripts/train_clock.py`` with no arguments): the ``angles`` head
 on the polar-grid CNN (:class:`~tinyvision.models.ClockReaderConfig`'s defaults) at 96×96, 40,000 fresh
-training clocks seen twice, each batch turned by random quarter turns, AdamW (weight decay 1e-4) with a
+training clocks seen 3 times, each batch turned by random quarter turns, AdamW (weight decay 1e-4) with a
 one-cycle schedule peaking at 3e-3, batch 32, gradients clipped at 2; validation on 1,000 and the final
 test on 2,000 further fresh clocks. One torch thread (the engine's CPU default); the clocks are rendered
 on every core first.
@@ -50,7 +50,7 @@ TRAINING_DEFAULTS = {
     "weight_decay": 1e-4,
     "lr_scheduler_type": "one_cycle",
     "warmup_ratio": 0.15,
-    "num_train_epochs": 2,
+    "num_train_epochs": 3,
     "per_device_train_batch_size": 32,
     "max_grad_norm": 2.0,
 }

@@ -34,6 +34,7 @@ from tinyvision.models.modeling_clock import (
 from tinyvision.tasks.clock import (
     ClockArguments,
     ClockStep,
+    build_clock_reader,
     load_clock_data,
     rotate_quarter_turns,
     train_clock,
@@ -508,6 +509,8 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
     with pytest.raises(ValueError, match="'angles' head needs the columns"):
         train_clock(ClockArguments(dataset_name=str(plain), image_size=32),
                     TrainingArguments(output_dir=str(tmp_path / "out")))
+    with pytest.raises(ValueError, match=r"unknown ClockReaderConfig field\(s\) \['polar_colz'\]"):
+        build_clock_reader(ClockArguments(head="hybrid", config_overrides='{"polar_colz": 64}'), data)
 
 
 # ------------------------------------------------------------------------------- script

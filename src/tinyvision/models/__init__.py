@@ -11,11 +11,11 @@ from .modeling_gan import GANModel, GANOutput
 from .modeling_vae import VAEModel, VAEOutput
 
 __all__ = [
+    "CNNConfig",
+    "CNNForImageClassification",
     "ClockReader",
     "ClockReaderConfig",
     "ClockReaderOutput",
-    "CNNConfig",
-    "CNNForImageClassification",
     "GANConfig",
     "GANModel",
     "GANOutput",

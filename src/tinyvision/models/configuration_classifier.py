@@ -13,13 +13,13 @@ from transformers import PretrainedConfig
 from .layers import (
     ACTIVATIONS,
     INITIALIZERS,
-    PADDINGS,
-    POOLINGS,
     check_choice,
+    check_conv_stack,
     check_non_negative,
     check_positive_ints,
     check_probability,
     conv_output_size,
+    layer_paddings,
 )
 
 FASHION_MNIST_LABELS = (
@@ -170,31 +170,13 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         super().__init__(**kwargs)
         self._check_common()
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)
-        check_choice("pool_type", self.pool_type, POOLINGS)
-        check_positive_ints("conv_filters", self.conv_filters, allow_empty=False)
-        check_positive_ints("conv_kernel_sizes", self.conv_kernel_sizes)
-        check_positive_ints("conv_strides", self.conv_strides)
-        check_positive_ints("fc_hidden_sizes", self.fc_hidden_sizes)
-        check_positive_ints("pool_size", [self.pool_size])
-        check_positive_ints("pool_stride", [self.pool_stride])
-        n = len(self.conv_filters)
-        for name in ("conv_kernel_sizes", "conv_strides", "pool_after"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(
-                    f"`{name}` has {len(getattr(self, name))} entries but `conv_filters` has {n}: give one per conv layer"
-                )
-        if not isinstance(self.padding, str) and len(self.padding) != n:
-            raise ValueError(f"`padding` has {len(self.padding)} entries but there are {n} conv layers")
-        for padding in self.paddings:
-            check_choice("padding", padding, PADDINGS)
+        check_conv_stack(self, "padding")
         self.feature_map_size  # walks the geometry and raises on an impossible one
 
     @property
     def paddings(self) -> list[str]:
         """The padding of each conv layer."""
-        if isinstance(self.padding, str):
-            return [self.padding] * len(self.conv_filters)
-        return list(self.padding)
+        return layer_paddings(self.padding, len(self.conv_filters))
 
     @property
     def feature_map_size(self) -> int:

@@ -57,13 +57,13 @@ from transformers import PretrainedConfig
 from .layers import (
     ACTIVATIONS,
     INITIALIZERS,
-    PADDINGS,
-    POOLINGS,
     check_choice,
+    check_conv_stack,
     check_non_negative,
     check_positive_ints,
     check_probability,
     conv_output_size,
+    layer_paddings,
 )
 
 HEADS = ("regression", "classification", "multihead", "periodic", "hybrid", "angles")
@@ -206,14 +206,8 @@ class ClockReaderConfig(PretrainedConfig):
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)
         check_choice("initializer", self.initializer, INITIALIZERS)
-        check_choice("pool_type", self.pool_type, POOLINGS)
         check_probability("dropout", self.dropout)
-        check_positive_ints("conv_filters", self.conv_filters, allow_empty=False)
-        check_positive_ints("conv_kernel_sizes", self.conv_kernel_sizes)
-        check_positive_ints("conv_strides", self.conv_strides)
-        check_positive_ints("fc_hidden_sizes", self.fc_hidden_sizes)
-        check_positive_ints("pool_size", [self.pool_size])
-        check_positive_ints("pool_stride", [self.pool_stride])
+        check_conv_stack(self, "conv_padding")
         if (
             isinstance(self.interval_minutes, bool)
             or not isinstance(self.interval_minutes, int)
@@ -232,18 +226,8 @@ class ClockReaderConfig(PretrainedConfig):
         for weight in self.angle_loss_weights:
             check_non_negative("angle_loss_weights", weight)
         check_non_negative("column_loss_weight", self.column_loss_weight)
-        n = len(self.conv_filters)
-        for name in ("conv_kernel_sizes", "conv_strides", "pool_after"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(
-                    f"`{name}` has {len(getattr(self, name))} entries but `conv_filters` has {n}: give one per conv layer"
-                )
-        if not isinstance(self.conv_padding, str) and len(self.conv_padding) != n:
-            raise ValueError(f"`conv_padding` has {len(self.conv_padding)} entries but there are {n} conv layers")
-        for padding in self.paddings:
-            check_choice("conv_padding", padding, PADDINGS)
-            if self.polar and padding != "same":
-                raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
+        if self.polar and any(padding != "same" for padding in self.paddings):
+            raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
         if self.polar and any(kernel % 2 == 0 for kernel in self.conv_kernel_sizes):
             raise ValueError(f"`conv_kernel_sizes` must be odd when `polar` is true, got {self.conv_kernel_sizes}")
         self.feature_map_shape  # walks the geometry and raises on an impossible one
@@ -252,9 +236,7 @@ class ClockReaderConfig(PretrainedConfig):
     @property
     def paddings(self) -> list[str]:
         """The padding of each conv layer."""
-        if isinstance(self.conv_padding, str):
-            return [self.conv_padding] * len(self.conv_filters)
-        return list(self.conv_padding)
+        return layer_paddings(self.conv_padding, len(self.conv_filters))
 
     @property
     def input_shape(self) -> tuple[int, int]:

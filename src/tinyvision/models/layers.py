@@ -43,6 +43,38 @@ def check_positive_ints(name: str, values: Sequence[int], allow_empty: bool = Tr
             raise ValueError(f"`{name}` must hold positive integers, got {list(values)!r}")
 
 
+def layer_paddings(padding: str | Sequence[str], num_layers: int) -> list[str]:
+    """One padding for every conv layer (a single string applies to all)."""
+    return [padding] * num_layers if isinstance(padding, str) else list(padding)
+
+
+def check_conv_stack(config, padding_field: str) -> None:
+    """Validate the conv/pool/FC fields a CNN-like config shares, naming the field that is wrong.
+
+    ``config`` has ``conv_filters``, ``conv_kernel_sizes``, ``conv_strides``, ``pool_after``, ``pool_type``,
+    ``pool_size``, ``pool_stride``, ``fc_hidden_sizes`` and the padding under ``padding_field`` (a string or
+    one per conv layer).
+    """
+    check_choice("pool_type", config.pool_type, POOLINGS)
+    check_positive_ints("conv_filters", config.conv_filters, allow_empty=False)
+    check_positive_ints("conv_kernel_sizes", config.conv_kernel_sizes)
+    check_positive_ints("conv_strides", config.conv_strides)
+    check_positive_ints("fc_hidden_sizes", config.fc_hidden_sizes)
+    check_positive_ints("pool_size", [config.pool_size])
+    check_positive_ints("pool_stride", [config.pool_stride])
+    n = len(config.conv_filters)
+    for name in ("conv_kernel_sizes", "conv_strides", "pool_after"):
+        if len(getattr(config, name)) != n:
+            raise ValueError(
+                f"`{name}` has {len(getattr(config, name))} entries but `conv_filters` has {n}: give one per conv layer"
+            )
+    padding = getattr(config, padding_field)
+    if not isinstance(padding, str) and len(padding) != n:
+        raise ValueError(f"`{padding_field}` has {len(padding)} entries but there are {n} conv layers")
+    for value in layer_paddings(padding, n):
+        check_choice(padding_field, value, PADDINGS)
+
+
 def get_activation(name: str, negative_slope: float = 0.01) -> nn.Module:
     check_choice("activation", name, ACTIVATIONS)
     if name == "leaky_relu":

@@ -23,7 +23,6 @@ on every core first.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock import ANGLE_COLUMNS, HEADS
 from ..training import Engine, SupervisedStep, TrainingArguments, TrainResult
+from .classification import check_config_fields, parse_config_overrides
 
 DEFAULT_OUTPUT_DIR = "outputs/clock-reader"
 # The default recipe (see the module docstring): what `accelerate launch scripts/train_clock.py` trains with
@@ -335,27 +335,17 @@ def _unwrap(model):
 
 
 # ----------------------------------------------------------------------------------- recipe
-def parse_config_overrides(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        overrides = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--config_overrides must be a JSON object: {error}") from error
-    if not isinstance(overrides, dict):
-        raise ValueError(f"--config_overrides must be a JSON object, got {type(overrides).__name__}")
-    return overrides
-
-
 def build_clock_reader(args: ClockArguments, data: ClockData) -> tuple[ClockReader, TinyVisionImageProcessor]:
     """The reader and its processor for ``data`` (explicit overrides win over the arguments)."""
+    overrides = parse_config_overrides(args.config_overrides)
+    check_config_fields(ClockReaderConfig, overrides)
     config = ClockReaderConfig(
         **{
             "image_size": data.image_size,
             "num_channels": data.num_channels,
             "head": args.head,
             "interval_minutes": args.interval_minutes,
-            **parse_config_overrides(args.config_overrides),
+            **overrides,
         }
     )
     if config.image_size != data.image_size:

@@ -488,6 +488,10 @@ def test_profiles_and_explicit_values(tmp_path):
     overrides, data, args = resolve_recipe("gan", GANArguments(profile="cpu"), TrainingArguments())
     assert data["dedupe"] is True and args.per_device_train_batch_size == 32
     assert overrides["generator_filters"] != [128] * 5
+    assert overrides["discriminator_batch_norm"] is True and overrides["generator_kernel_size"] == 4
+    explicit = resolve_recipe("gan", GANArguments(profile="cpu", config_overrides='{"generator_kernel_size": 3}'),
+                              TrainingArguments(num_train_epochs=2))
+    assert explicit[0]["generator_kernel_size"] == 3 and explicit[2].num_train_epochs == 2
     overrides, data, args = resolve_recipe("vae", VAEArguments(dedupe=False, config_overrides='{"latent_dim": 16}'),
                                            TrainingArguments(num_train_epochs=3))
     assert (data["dedupe"], overrides, args.num_train_epochs, args.per_device_train_batch_size) == (

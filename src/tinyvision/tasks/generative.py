@@ -63,12 +63,15 @@ PROFILES: dict[str, dict[str, Profile]] = {
     "gan": {
         "cpu": Profile(
             config={"generator_filters": [128, 128, 64, 32, 32], "discriminator_filters": [32, 64, 128, 128, 128],
-                    "generator_batch_norm": True},
+                    "generator_kernel_size": 4, "discriminator_kernel_size": 4, "generator_batch_norm": True,
+                    "discriminator_batch_norm": True, "latent_dim": 100},
             training={"num_train_epochs": 12},
             data={"dedupe": True},
-            description="The seed's layer structure with the filters tapered where the maps are large "
-            "(generator 128-128-64-32-32, discriminator 32-64-128-128-128: ~8× fewer multiply-adds), batch "
-            "norm in the generator, the 9,303 distinct cats, 12 epochs.",
+            description="The seed's layer structure made DCGAN-like: filters tapered where the maps are large "
+            "(generator 128-128-64-32-32, discriminator 32-64-128-128-128), kernel 4 (no checkerboard from "
+            "stride-2 transposed convolutions), batch norm in both players, 100-d noise (Adam beta1 0.5, as "
+            "every GAN run here); the 9,303 distinct cats, 12 epochs. With kernel 3, batch norm in the "
+            "generator only and 32-d noise, the same run collapsed to a handful of faces within 6 epochs.",
         ),
     },
     "vae": {

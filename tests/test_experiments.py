@@ -235,3 +235,19 @@ def test_two_clock_units_real_run_and_report(monkeypatch, tmp_path):
     assert "| classification interval | classification 15 min | 1 |" in text
     assert "Best by test_cse_mean (lower is better)" in text
     assert (out / "clock_heads.png").exists()
+
+
+def test_a_unit_finished_by_another_worker_meanwhile_is_skipped(monkeypatch, tmp_path):
+    """Two workers on one folder (e.g. a re-run beside a shard): each re-checks a unit just before it."""
+    units = unique_runs(expand(["exp1"], ["mlp"], 1, "quick"))[:3]
+    ran = []
+
+    def fake_run_unit(unit, data_dir, output_dir):
+        ran.append(unit.key)
+        for other in units:  # as if another worker finished every unit while this one ran
+            (output_dir / "units" / other.key).mkdir(parents=True, exist_ok=True)
+            (output_dir / "units" / other.key / runner.RESULT_FILE).write_text("{}")
+
+    monkeypatch.setattr(runner, "run_unit", fake_run_unit)
+    returned = run_study(units, "unused", tmp_path, show_progress=False)
+    assert ran == [units[0].key] and returned == units[:1]

@@ -256,12 +256,17 @@ def run_study(units: list[Unit], data_dir: str, output_dir: str | Path, *, shard
     todo = [run for run in runs if not is_done(output_dir, run)]
     progress = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=f"units (shard {index}/{count})",
                     unit="unit", disable=not show_progress)
+    ran = []
     for unit in todo:
+        if is_done(output_dir, unit):  # another worker on the same folder finished it meanwhile
+            progress.update(1)
+            continue
         progress.set_postfix_str(f"{unit.family} {unit.experiment} · {unit.variant.name} · seed {unit.seed}")
         run_unit(unit, data_dir, output_dir)
+        ran.append(unit)
         progress.update(1)
     progress.close()
-    return todo
+    return ran
 
 
 def merge(sources, output_dir: str | Path) -> int:

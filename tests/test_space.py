@@ -257,6 +257,24 @@ def test_render_clock_then_read_clock(client, server):
     assert "error_minutes" not in reading and len(heads["data"]) == 1 and heads["data"][0][3] is None
 
 
+def test_the_drawn_12_oclock_is_the_marker_the_reader_decoded_with(app, models):
+    """The overlay's blue dot must sit where the model put 12 o'clock, however the model locates it:
+    decoding the same outputs with that marker gives back the model's own reading."""
+    from tinyvision import ClockReader, TinyVisionImageProcessor
+    from tinyvision.models.modeling_clock import decode_angles
+
+    folder = models.dir / "clock-reader"
+    entry = SimpleNamespace(model=ClockReader.from_pretrained(folder).eval(),
+                            processor=TinyVisionImageProcessor.from_pretrained(folder))
+    assert entry.model.reads_columns  # the polar reader, whose marker is the heaviest tick, not atan2
+    for seed in range(4):
+        image = Image.fromarray(np.random.default_rng(seed).integers(0, 255, (40, 40), dtype=np.uint8))
+        reading = app.read_with(entry, image)
+        marker = torch.tensor([app.angles_marker(reading)])
+        minutes = decode_angles(reading["logits"][None], marker).item()
+        assert (minutes - reading["minutes"] + 360) % 720 - 360 == pytest.approx(0, abs=1e-3)  # round the dial
+
+
 def test_generate_is_deterministic_per_seed(client, models):
     _need(models, "gan")
     from tinyvision import GANModel

@@ -477,21 +477,22 @@ def read_with(entry: LoadedModel, image: Image.Image) -> dict:
     with torch.inference_mode():
         output = entry.model(pixel_values=inputs["pixel_values"])
     hour, minute = int(output.hour[0]), int(output.minute[0])
-    return {"hour": hour, "minute": minute, "time": f"{hour}:{minute:02d}", "logits": output.logits[0].float()}
+    return {"hour": hour, "minute": minute, "time": f"{hour}:{minute:02d}", "logits": output.logits[0].float(),
+            "minutes": float(output.minutes[0])}
 
 
-def angles_marker(logits: torch.Tensor) -> float:
-    """Where the ``angles`` head puts 12 o'clock (degrees clockwise from up), as its decoder reads it:
-    ``atan2`` of the first two outputs, snapped to the tick lattice when the head also predicts the tick
-    phase (outputs 6 and 7) and this tinyvision snaps."""
-    from tinyvision.models import modeling_clock
+def angles_marker(reading: dict) -> float:
+    """Where the ``angles`` head put 12 o'clock (degrees clockwise from up) for this reading.
 
-    logits = logits.reshape(1, -1).float()
-    marker = modeling_clock.sincos_to_degrees(logits[:, 0], logits[:, 1])
-    snap = getattr(modeling_clock, "snap_to_ticks", None)
-    if snap is not None and logits.shape[1] >= 8:
-        marker = snap(marker, modeling_clock.sincos_to_degrees(logits[:, 6], logits[:, 7]))
-    return float(marker.reshape(-1)[0]) % 360
+    Derived from what the model reported rather than decoded again: its minute is the minute hand's
+    angle (outputs 4 and 5) past the marker, so the marker is that angle less 6° per minute. This holds
+    however the model locates the marker (snapped to ticks, or the heaviest tick of its column softmax).
+    """
+    from tinyvision.models.modeling_clock import sincos_to_degrees
+
+    logits = reading["logits"].reshape(1, -1).float()
+    minute_hand = float(sincos_to_degrees(logits[:, 4], logits[:, 5])[0])
+    return (minute_hand - 6.0 * (reading["minutes"] % 60.0)) % 360
 
 
 def _direction(angle: float) -> tuple[float, float]:
@@ -511,7 +512,7 @@ def draw_reading(image: Image.Image, reading: dict, head: str, dial_rotation: fl
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     if head == "angles":
-        marker, note = angles_marker(reading["logits"]), "12 o'clock as the reader located it"
+        marker, note = angles_marker(reading), "12 o'clock as the reader located it"
     elif dial_rotation is not None and math.isfinite(float(dial_rotation)):
         marker, note = float(dial_rotation), "12 o'clock from the rendered dial"
     else:

@@ -385,19 +385,15 @@ class ClockReader(TinyVisionPreTrainedModel):
         """The ``angles`` head on a polar grid reads each angle as a soft-argmax over the angle columns."""
         return self.config.head == "angles" and self.config.polar
 
-    def column_votes(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, R, A) polar features → per target (marker, hour hand, minute hand, tick phase) the softmax
-        weight of every column and the direction it votes for, both (B, A, 4).
+    def column_readout(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, C, R, A) polar features → per target (marker, hour hand, minute hand, tick phase) the log
+        softmax weight of every column and the direction it votes for, both (B, A, 4), and the columns'
+        own directions (A,), in degrees.
 
         Column j votes for its own direction θ_j plus a learned offset of at most one column, so a vote can
         fall between columns. Shifting the features by whole columns shifts every vote by the same angle:
         the readout is as rotation-equivariant as the backbone.
         """
-        log_weights, votes, _ = self._column_readout(features)
-        return log_weights.exp(), votes
-
-    def _column_readout(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(log softmax weights (B, A, T), votes (B, A, T), column directions (A,)), degrees."""
         batch, channels, rows, cols = features.shape
         columns = features.permute(0, 3, 1, 2).reshape(batch, cols, channels * rows)
         raw = self.out(self.fc(columns)).float()  # (B, A, 2 T)
@@ -412,7 +408,8 @@ class ClockReader(TinyVisionPreTrainedModel):
     def column_angles(self, features: torch.Tensor) -> torch.Tensor:
         """(B, C, R, A) polar features → (B, 8), the ``angles`` head's outputs: per target, the weighted mean
         of the column votes as unit vectors, taken at ``frequency × vote`` (12 for the tick phase)."""
-        return vote_vectors(*self.column_votes(features))
+        log_weights, votes, _ = self.column_readout(features)
+        return vote_vectors(log_weights.exp(), votes)
 
     def dense_logits(self, features: torch.Tensor) -> torch.Tensor:
         """The flattened feature map through the dense stack(s): every head but the polar ``angles`` one."""
@@ -441,7 +438,7 @@ class ClockReader(TinyVisionPreTrainedModel):
         features = self.features(hidden)
         marker = column_log_weights = None
         if self.reads_columns:
-            column_log_weights, votes, directions = self._column_readout(features)
+            column_log_weights, votes, directions = self.column_readout(features)
             weights = column_log_weights.exp()
             logits = vote_vectors(weights, votes)
             with torch.no_grad():

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +19,29 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 LABELS = ["left", "middle", "right", "top"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def accelerate_launch(script: str, args, cwd, processes: int = 1, timeout: int = 600):
+    """Run ``accelerate launch scripts/<script> args`` on the CPU as a user would, offline.
+
+    Several processes get a port of their own, so a rendezvous never collides with a port
+    an earlier launch left in TIME_WAIT."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1"}
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if processes > 1:
+        launcher += ["--multi_gpu", "--num_processes", str(processes), "--main_process_port", str(_free_port())]
+    else:
+        launcher += ["--num_processes", "1"]
+    return subprocess.run(launcher + [str(ROOT / "scripts" / script), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env)
 
 
 def pattern_images(num_examples: int, size: int = 12, channels: int = 1, seed: int = 0):

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import run_without_tinyvision
+from conftest import accelerate_launch, run_without_tinyvision
 from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, pipeline
 
@@ -516,13 +513,9 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
 # ------------------------------------------------------------------------------- script
 def test_train_clock_script_smoke_size_end_to_end(tmp_path):
     out = tmp_path / "clock-reader"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1"}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--num_processes", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "scripts" / "train_clock.py"),
-               "--num_train_examples", "512", "--num_train_epochs", "1", "--image_size", "64",
-               "--num_eval_examples", "64", "--num_test_examples", "128", "--output_dir", str(out),
-               "--disable_tqdm", "true"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    result = accelerate_launch("train_clock.py", [
+        "--num_train_examples", "512", "--num_train_epochs", "1", "--image_size", "64", "--num_eval_examples", "64",
+        "--num_test_examples", "128", "--output_dir", out, "--disable_tqdm", "true"], tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     for name in ("config.json", "model.safetensors", "preprocessor_config.json", "all_results.json",
                  "history.json", "run_config.json", "modeling_clock.py", "pipeline_clock.py"):

@@ -189,7 +189,8 @@ TWO_PROCESS_SCRIPT = textwrap.dedent(
         result = engine.train()
         if PartialState().is_main_process:
             out = {"num_processes": PartialState().num_processes, "metrics": result.metrics,
-                   "eval_size": len(data.validation), "test_size": len(data.test), "train_size": len(data.train)}
+                   "eval_size": len(data.validation), "test_size": len(data.test), "train_size": len(data.train),
+                   "model_after": type(engine.step.model).__name__}
             with open(sys.argv[2] + "/two_process.json", "w") as handle:
                 json.dump(out, handle)
 
@@ -209,6 +210,8 @@ def test_two_process_run_counts_every_evaluation_example_once(tiny_dataset_dir, 
     payload = json.loads((out / "two_process.json").read_text())
     metrics = payload["metrics"]
     assert payload["num_processes"] == 2 and metrics["num_processes"] == 2
+    # The DDP wrapper is gone before the process group is (a late-collected wrapper can hang a rank).
+    assert payload["model_after"] == "MLPForImageClassification"
     # 29 validation and 40 test examples split over two processes: each counted exactly once.
     assert metrics["eval_num_examples"] == payload["eval_size"] == 29
     assert metrics["test_num_examples"] == payload["test_size"] == 40

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_without_tinyvision
+from conftest import accelerate_launch, run_without_tinyvision
 from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
@@ -418,15 +416,6 @@ def test_image_grid_round_trip_and_nearest_real():
 
 
 # -------------------------------------------------------------------------------------- scripts
-def _launch(script, args, cwd, processes=1):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1"}
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1", "--mixed_precision", "no",
-                "--dynamo_backend", "no"]
-    launcher += ["--multi_gpu", "--num_processes", str(processes)] if processes > 1 else ["--num_processes", "1"]
-    return subprocess.run(launcher + [str(ROOT / "scripts" / script), *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd, env=env)
-
-
 @pytest.mark.parametrize("kind, processes", [("gan", 2), ("vae", 1)])
 def test_training_scripts_end_to_end(kind, processes, tmp_path, monkeypatch):
     write_cats(tmp_path / "data", count=40, duplicates=8)
@@ -442,7 +431,7 @@ def test_training_scripts_end_to_end(kind, processes, tmp_path, monkeypatch):
             "--max_train_samples", "24", "--num_train_epochs", "2", "--per_device_train_batch_size", "8",
             "--num_sample_images", "9", "--config_overrides", json.dumps(overrides), "--output_dir", str(out),
             "--disable_tqdm", "true"]
-    result = _launch(f"train_{kind}.py", args, tmp_path, processes)
+    result = accelerate_launch(f"train_{kind}.py", args, tmp_path, processes)
     assert result.returncode == 0, result.stderr[-4000:]
     metrics = json.loads((out / "all_results.json").read_text())
     assert metrics["num_processes"] == processes and metrics["epochs"] == 2

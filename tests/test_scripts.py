@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import accelerate_launch
 from transformers import AutoModelForImageClassification
 
 from tinyvision.presets import PRESETS, get_preset
@@ -17,16 +14,8 @@ from tinyvision import CNNConfig
 from tinyvision.tasks.classification import ClassifierArguments, check_config_fields, resolve_recipe
 from tinyvision.training import TrainingArguments
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def _launch(args, tmp_path, processes=1):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1"}
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no"]
-    launcher += ["--multi_gpu", "--num_processes", str(processes)] if processes > 1 else ["--num_processes", "1"]
-    return subprocess.run(launcher + [str(ROOT / "scripts" / "train_classifier.py"), *args],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    return accelerate_launch("train_classifier.py", args, tmp_path, processes)
 
 
 @pytest.mark.parametrize("processes", [1, 2])

@@ -10,6 +10,7 @@ trackers, atomic ``checkpoint-{step}`` folders with exact resume, NaN guards and
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import math
@@ -494,5 +495,20 @@ class Engine:
             write_json_atomic(self.output_dir / "history.json", self.history)
             write_json_atomic(self.output_dir / "run_config.json",
                               {"training_args": asdict(self.args), "hardware": self.hardware(), **self.run_config})
+        self._release_wrappers()
         accelerator.end_training()
         return TrainResult(self.history, metrics, self.global_step)
+
+    def _release_wrappers(self) -> None:
+        """Give the step back its plain models and drop every prepared object before the process group goes.
+
+        A DistributedDataParallel wrapper that outlives ``destroy_process_group`` can hang its process
+        when it is finally collected (seen with gloo: one rank never exits), so the wrappers are freed
+        here, on every rank, while the group still exists."""
+        accelerator = self.accelerator
+        for attribute in self.step.model_attributes:
+            setattr(self.step, attribute, accelerator.unwrap_model(getattr(self.step, attribute)))
+        self.optimizers, self.schedulers, self.train_loader = {}, {}, None
+        accelerator.free_memory()
+        gc.collect()
+        accelerator.wait_for_everyone()

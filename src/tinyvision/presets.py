@@ -59,7 +59,7 @@ PRESETS: dict[str, Preset] = {
         },
         training={"optimizer": "sgd", "momentum": 0.9, "weight_decay": 5e-4, "learning_rate": 0.05,
                   "lr_scheduler_type": "one_cycle", "warmup_ratio": 0.2, "per_device_train_batch_size": 128,
-                  "num_train_epochs": 15},
+                  "num_train_epochs": 30},
         data={"augment": "crop_flip"},
         description="The recommended Fashion-MNIST / CIFAR-10 CNN: batch norm, random crop and flip, label "
         "smoothing 0.1, SGD with momentum on a one-cycle schedule.",

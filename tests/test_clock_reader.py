@@ -510,6 +510,19 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
         build_clock_reader(ClockArguments(head="hybrid", config_overrides='{"polar_colz": 64}'), data)
 
 
+def test_max_rotation_makes_upright_clocks_and_is_refused_where_it_cannot_apply(tmp_path):
+    args = ClockArguments(image_size=32, num_train_examples=40, num_eval_examples=8, num_test_examples=8,
+                          num_proc=1, max_rotation=0.0)
+    data = load_clock_data(args, cache_dir=None)
+    assert "dials within ±0°" in data.source
+    for split in (data.train, data.validation, data.test):
+        assert ((split.columns["dial_rotation"] + 180) % 360 - 180).abs().max() <= 6
+    with pytest.raises(ValueError, match="max_rotation must be in"):
+        ClockArguments(max_rotation=-5)
+    with pytest.raises(ValueError, match="--max_rotation shapes generated clocks only"):
+        ClockArguments(dataset_name=str(tmp_path), max_rotation=10)
+
+
 # ------------------------------------------------------------------------------- script
 def test_train_clock_script_smoke_size_end_to_end(tmp_path):
     out = tmp_path / "clock-reader"

@@ -104,6 +104,20 @@ def test_sampled_styles_keep_the_hour_hand_clearly_shorter():
         assert style.hour_width >= style.minute_width
 
 
+def test_max_rotation_bounds_the_dial_turn_and_leaves_the_rest_of_the_draw_alone():
+    turned, turned_labels = make_clock_arrays(60, size=48, seed=1, num_proc=1)
+    assert np.abs((turned_labels["dial_rotation"] + 180) % 360 - 180).max() > 120  # any orientation by default
+    for limit in (0.0, 30.0):
+        images, labels = make_clock_arrays(60, size=48, seed=1, num_proc=1, max_rotation=limit)
+        # the turn, plus at most a few degrees from the mild perspective tilt
+        assert np.abs((labels["dial_rotation"] + 180) % 360 - 180).max() <= limit + 6
+        assert labels["hour"].tolist() == turned_labels["hour"].tolist()
+        assert labels["minute"].tolist() == turned_labels["minute"].tolist()
+        assert not np.array_equal(images, turned)
+    with pytest.raises(ValueError, match="max_rotation must be in"):
+        make_clock_arrays(2, size=32, seed=1, num_proc=1, max_rotation=200)
+
+
 def test_make_clock_arrays_shapes_and_rgb():
     images, labels = make_clock_arrays(6, size=48, seed=1, num_proc=1)
     assert images.shape == (6, 48, 48) and images.dtype == np.uint8

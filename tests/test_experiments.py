@@ -162,15 +162,23 @@ CLOCK_VARIANTS = {
 }
 
 
-def test_clock_heads_expand_to_eight_variants_times_seeds():
+def test_clock_heads_expand_to_thirteen_variants_times_seeds():
     units = expand(["clock_heads"], "both", seeds=3, profile="quick")
     runs = unique_runs(units)
-    assert len(runs) == 8 * 3  # 'classification 15 min' is in both axes but trains once per seed
-    assert {u.variant.name: u.variant.config for u in runs} == CLOCK_VARIANTS
+    assert len(runs) == 13 * 3  # 'classification 15 min' is in two axes but trains once per seed
+    upright = [u for u in runs if u.axis == "upright dials"]
+    assert {u.variant.name: u.variant.config for u in runs if u not in upright} == CLOCK_VARIANTS
+    # the five heads that see only the time, again on upright dials without quarter turns
+    assert {u.variant.name: u.variant.config for u in upright} == {
+        f"{name} (upright)": config for name, config in CLOCK_VARIANTS.items()
+        if name in ("regression", "classification 15 min", "multihead", "periodic", "hybrid")}
+    assert all(u.variant.data == {"max_rotation": 0.0, "augment": False} for u in upright)
+    same_head = {u.variant.name: u.key for u in runs if u.seed == 0}
+    assert same_head["hybrid (upright)"] != same_head["hybrid"]  # the data are part of a run's identity
     assert {u.family for u in units} == {"clock"} and {u.seed for u in runs} == {0, 1, 2}
     assert [u.variant.name for u in units if u.axis == "classification interval" and u.seed == 0] == [
         "classification 60 min", "classification 15 min", "classification 5 min"]
-    assert len({u.key for u in runs}) == 24
+    assert len({u.key for u in runs}) == 39
     # `all` stays the Task 1 study; a classifier family names nothing in the clock study.
     assert not any(u.experiment == "clock_heads" for u in expand("all", "both", 1, "quick"))
     with pytest.raises(ValueError, match="trains \\['clock'\\]"):
@@ -194,6 +202,8 @@ def test_aggregate_judges_the_clock_error_lower_is_better(tmp_path):
     units = expand(["clock_heads"], "both", seeds=2, profile="quick")
     error_of = {name: 10.0 * (i + 1) for i, name in enumerate(CLOCK_VARIANTS)}  # regression best, angles worst
     error_of["hybrid"] = 2.0
+    error_of.update({f"{name} (upright)": 1.0 + i for i, name in enumerate(CLOCK_VARIANTS)})
+    error_of["multihead (upright)"] = 0.5
     axes = aggregate(units, _fake_clock_results(units, error_of))[("clock_heads", "clock")]
     cell = axes["head"]["hybrid"]
     assert cell["seeds"] == 2 and cell["test_cse_mean"] == pytest.approx((2.5, 0.5))
@@ -201,6 +211,7 @@ def test_aggregate_judges_the_clock_error_lower_is_better(tmp_path):
     assert cell["train_time_s"] == (60.0, 0.0)
     assert best_variant(axes["head"], TASKS["clock"]) == "hybrid"  # the smallest error, not the largest
     assert best_variant(axes["classification interval"], TASKS["clock"]) == "classification 60 min"
+    assert best_variant(axes["upright dials"], TASKS["clock"]) == "multihead (upright)"
     exp1 = expand(["exp1"], ["mlp"], seeds=1, profile="quick")
     assert best_variant(aggregate(exp1, _fake_results(exp1))[("exp1", "mlp")]["batch normalisation"],
                         TASKS["classification"]) in ("off (default)", "on")

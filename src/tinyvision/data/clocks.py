@@ -136,8 +136,19 @@ def _pick(rng: np.random.Generator, options: list[str], weights: list[float] | N
     return options[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
 
 
-def sample_style(rng: np.random.Generator) -> ClockStyle:
-    """Draw a random style; every draw keeps the time readable."""
+def check_max_rotation(max_rotation: float) -> float:
+    if not 0.0 <= max_rotation <= 180.0:
+        raise ValueError(f"max_rotation must be in [0, 180] degrees (180: any orientation, 0: upright), "
+                         f"got {max_rotation}")
+    return float(max_rotation)
+
+
+def sample_style(rng: np.random.Generator, *, max_rotation: float = 180.0) -> ClockStyle:
+    """Draw a random style; every draw keeps the time readable.
+
+    The dial is turned by a random angle within ``±max_rotation`` degrees (180, the default: any
+    orientation; 0: upright). Either way one number is drawn, so the rest of the style is the same."""
+    check_max_rotation(max_rotation)
     u = functools.partial(_uniform, rng)
     light_dial = u() < 0.75
     dial = _sample_color(rng, 190, 255, 25) if light_dial else _sample_color(rng, 10, 70, 25)
@@ -161,7 +172,7 @@ def sample_style(rng: np.random.Generator) -> ClockStyle:
         dial_shape=_pick(rng, ["circle", "rounded_square", "octagon", "hexagon"], [0.55, 0.2, 0.15, 0.1]),
         dial_radius=radius,
         center_offset=(u(-max_offset, max_offset), u(-max_offset, max_offset)),
-        rotation=u(0.0, 360.0),
+        rotation=u(0.0, 360.0) if max_rotation >= 180.0 else u(-max_rotation, max_rotation) % 360.0,
         perspective=(u(-0.12, 0.12), u(-0.12, 0.12)) if tilted else (0.0, 0.0),
         squash=(u(0.85, 1.0), u(0.0, 180.0)) if tilted else (1.0, 0.0),
         background=_sample_color(rng, 0, 255, 40),
@@ -472,17 +483,18 @@ def render_clock_with_labels(
     rng: np.random.Generator | None = None,
     style: ClockStyle | None = None,
     mode: str = "L",
+    max_rotation: float = 180.0,
 ) -> tuple[Image.Image, dict[str, float]]:
     """Render one clock and return ``(image, {dial_rotation, hour_hand_angle, minute_hand_angle})``.
 
     A given ``style`` fixes the whole image; otherwise one is sampled from ``rng`` (or from
-    ``np.random.default_rng(seed)``).
+    ``np.random.default_rng(seed)``) with the dial turned within ``±max_rotation`` degrees.
     """
     hour, minute = _check_time(hour, minute)
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
     if style is None:
-        style = sample_style(rng if rng is not None else np.random.default_rng(seed))
+        style = sample_style(rng if rng is not None else np.random.default_rng(seed), max_rotation=max_rotation)
     detail_rng = np.random.default_rng(style.detail_seed)
     hour_dial_angle, minute_dial_angle = 30.0 * hour + minute / 2.0, 6.0 * minute
     matrix = _dial_matrix(style, size)
@@ -534,14 +546,14 @@ def render_clock(
 # ---------------------------------------------------------------- datasets
 
 
-def _render_range(job: tuple[int, int, int, int, str, bool]):
+def _render_range(job: tuple[int, int, int, int, str, bool, float]):
     """Render indices [start, stop); image i uses only np.random.default_rng([seed, i])."""
-    start, stop, seed, size, mode, as_png = job
+    start, stop, seed, size, mode, as_png, max_rotation = job
     images, labels = [], np.zeros((stop - start, 5), dtype=np.float64)
     for row, index in enumerate(range(start, stop)):
         rng = np.random.default_rng([seed, index])
         hour, minute = divmod(int(rng.integers(720)), 60)
-        image, angles = render_clock_with_labels(hour, minute, size=size, rng=rng, mode=mode)
+        image, angles = render_clock_with_labels(hour, minute, size=size, rng=rng, mode=mode, max_rotation=max_rotation)
         labels[row] = (hour, minute, *(angles[name] for name in LABEL_NAMES))
         if as_png:
             buffer = io.BytesIO()
@@ -552,15 +564,16 @@ def _render_range(job: tuple[int, int, int, int, str, bool]):
     return start, (images if as_png else np.stack(images)), labels
 
 
-def _generate(n: int, size: int, seed: int, num_proc: int | None, mode: str, as_png: bool):
+def _generate(n: int, size: int, seed: int, num_proc: int | None, mode: str, as_png: bool, max_rotation: float):
     """Yield ``(start, images, labels)`` chunks covering indices 0..n-1, in order."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
+    check_max_rotation(max_rotation)
     num_proc = max(1, num_proc or os.cpu_count() or 1)
     chunk = max(1, min(256, math.ceil(n / (num_proc * 4))))
-    jobs = [(start, min(start + chunk, n), seed, size, mode, as_png) for start in range(0, n, chunk)]
+    jobs = [(start, min(start + chunk, n), seed, size, mode, as_png, max_rotation) for start in range(0, n, chunk)]
     if num_proc == 1 or len(jobs) <= 1:
         yield from map(_render_range, jobs)
         return
@@ -571,22 +584,25 @@ def _generate(n: int, size: int, seed: int, num_proc: int | None, mode: str, as_
 
 
 def make_clock_arrays(
-    n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L"
+    n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L",
+    max_rotation: float = 180.0,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Render ``n`` random clocks as uint8 arrays ``[n, size, size]`` (``[n, size, size, 3]`` for RGB).
+    """Render ``n`` random clocks as uint8 arrays ``[n, size, size]`` (``[n, size, size, 3]`` for RGB),
+    dials turned within ``±max_rotation`` degrees (180: any orientation).
 
     Returns ``(images, labels)`` with labels ``hour``/``minute`` (int64) and the three angles
     (float32 degrees). Image i depends only on ``(seed, i)``, never on ``num_proc``.
     """
     images = np.empty((n, size, size) + ((3,) if mode == "RGB" else ()), dtype=np.uint8)
     labels = np.empty((n, 5), dtype=np.float64)
-    for start, chunk_images, chunk_labels in _generate(n, size, seed, num_proc, mode, as_png=False):
+    for start, chunk_images, chunk_labels in _generate(n, size, seed, num_proc, mode, False, max_rotation):
         images[start : start + len(chunk_images)] = chunk_images
         labels[start : start + len(chunk_labels)] = chunk_labels
     return images, _split_labels(labels)
 
 
-def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L"):
+def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int | None = None, mode: str = "L",
+                       max_rotation: float = 180.0):
     """A ``datasets.Dataset`` of ``n`` random clocks, PNG-encoded; the pixels equal :func:`make_clock_arrays`'.
 
     Columns: ``image`` (Image), ``hour`` (int64, 0..11), ``minute`` (int64, 0..59),
@@ -595,7 +611,7 @@ def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int 
     import datasets
 
     pngs, labels = [], np.empty((n, 5), dtype=np.float64)
-    for start, chunk_pngs, chunk_labels in _generate(n, size, seed, num_proc, mode, as_png=True):
+    for start, chunk_pngs, chunk_labels in _generate(n, size, seed, num_proc, mode, True, max_rotation):
         pngs.extend({"bytes": png, "path": None} for png in chunk_pngs)
         labels[start : start + len(chunk_labels)] = chunk_labels
     features = datasets.Features(
@@ -608,7 +624,7 @@ def make_clock_dataset(n: int, *, size: int = 150, seed: int = 0, num_proc: int 
     )
     info = datasets.DatasetInfo(
         description=f"tinyvision procedural analog clocks, generator v{GENERATOR_VERSION}: "
-        f"make_clock_dataset(n={n}, size={size}, seed={seed}, mode={mode!r})",
+        f"make_clock_dataset(n={n}, size={size}, seed={seed}, mode={mode!r}, max_rotation={max_rotation:g})",
         features=features,
     )
     columns = {"image": pngs, **{name: column.tolist() for name, column in _split_labels(labels).items()}}

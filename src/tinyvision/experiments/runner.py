@@ -70,6 +70,8 @@ class Unit:
             "preset": self.variant.preset, "dataset": self.variant.dataset, "seed": self.seed,
             "profile": self.profile, "full_train": self.full_train,
         }
+        if self.variant.data:  # only when set, so that earlier studies keep their keys
+            identity["data"] = self.variant.data
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
         return f"{self.family}-{digest}-s{self.seed}"
 
@@ -158,7 +160,7 @@ def _classifier_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: b
         eval_dataset, test_dataset = data.validation, None
 
     classifier_args = ClassifierArguments(dataset_name=dataset_path, model=family, preset=unit.variant.preset,
-                                          config_overrides=json.dumps(unit.variant.config))
+                                          config_overrides=json.dumps(unit.variant.config), **unit.variant.data)
     training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
                                       checkpointing_steps="epoch", checkpoints_total_limit=1,
                                       resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
@@ -180,7 +182,7 @@ def _clock_data(args):
     from ..tasks.clock import load_clock_data
 
     key = (args.dataset_name, args.image_size, args.num_train_examples, args.num_eval_examples,
-           args.num_test_examples, args.data_seed)
+           args.num_test_examples, args.data_seed, args.max_rotation)
     if key not in _CLOCK_DATA_CACHE:
         _CLOCK_DATA_CACHE[key] = load_clock_data(args)
     return _CLOCK_DATA_CACHE[key]
@@ -199,7 +201,7 @@ def _clock_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
     clock_args = ClockArguments(head=config.pop("head", "angles"),
                                 interval_minutes=config.pop("interval_minutes", 30), dataset_name=dataset,
                                 num_proc=1,  # the study runs one process per core (shards in parallel)
-                                config_overrides=json.dumps(config), **profile.clock)
+                                config_overrides=json.dumps(config), **{**profile.clock, **unit.variant.data})
     training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed,
                                       num_train_epochs=profile.epochs.get(unit.family),
                                       checkpointing_steps="epoch", checkpoints_total_limit=1,

@@ -23,6 +23,7 @@ on every core first.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -83,6 +84,11 @@ class ClockArguments:
                           "images.npy + labels.npy; default: clocks generated on the spot."},
     )
     data_seed: int = field(default=0, metadata={"help": "Seed of the generated clocks / of the held-out splits."})
+    max_rotation: float = field(
+        default=180.0,
+        metadata={"help": "Generated dials are turned by a random angle within ± this many degrees "
+                          "(180: any orientation, the task as set; 0: upright)."},
+    )
     num_proc: int | None = field(default=None, metadata={"help": "Processes rendering clocks (default: all cores)."})
     augment: bool = field(
         default=True,
@@ -101,6 +107,11 @@ class ClockArguments:
         for name in ("image_size", "num_train_examples", "num_eval_examples", "num_test_examples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        from ..data.clocks import check_max_rotation
+
+        check_max_rotation(self.max_rotation)
+        if self.dataset_name is not None and self.max_rotation != 180.0:
+            raise ValueError("--max_rotation shapes generated clocks only; a --dataset_name brings its own")
 
 
 @dataclass
@@ -153,11 +164,13 @@ def _clock_split(images: np.ndarray, labels: dict[str, np.ndarray]) -> TensorDat
     return TensorDataset(**columns)
 
 
-def generate_clock_split(n: int, *, image_size: int, seed: int, num_proc: int | None = None) -> TensorDataset:
+def generate_clock_split(n: int, *, image_size: int, seed: int, num_proc: int | None = None,
+                         max_rotation: float = 180.0) -> TensorDataset:
     """``n`` fresh clocks rendered at ``image_size`` (grayscale), every column the generator knows."""
     from ..data.clocks import make_clock_arrays
 
-    images, labels = make_clock_arrays(n, size=image_size, seed=seed, num_proc=num_proc, mode="L")
+    images, labels = make_clock_arrays(n, size=image_size, seed=seed, num_proc=num_proc, mode="L",
+                                       max_rotation=max_rotation)
     return _clock_split(images, labels)
 
 
@@ -229,13 +242,13 @@ def load_clock_data(args: ClockArguments, *, cache_dir=DEFAULT_CACHE_DIR) -> Clo
         started = time.perf_counter()
         _announce(f"rendering {args.num_train_examples} + {args.num_eval_examples} + {args.num_test_examples} "
                   f"clocks (train + validation + test) at {args.image_size}x{args.image_size}...")
-        train = generate_clock_split(args.num_train_examples, image_size=args.image_size, seed=args.data_seed,
-                                     num_proc=args.num_proc)
-        validation = generate_clock_split(args.num_eval_examples, image_size=args.image_size,
-                                          seed=args.data_seed + VALIDATION_SEED_OFFSET, num_proc=args.num_proc)
-        test = generate_clock_split(args.num_test_examples, image_size=args.image_size,
-                                    seed=args.data_seed + TEST_SEED_OFFSET, num_proc=args.num_proc)
-        source = f"generated clocks (data_seed={args.data_seed})"
+        render = functools.partial(generate_clock_split, image_size=args.image_size, num_proc=args.num_proc,
+                                   max_rotation=args.max_rotation)
+        train = render(args.num_train_examples, seed=args.data_seed)
+        validation = render(args.num_eval_examples, seed=args.data_seed + VALIDATION_SEED_OFFSET)
+        test = render(args.num_test_examples, seed=args.data_seed + TEST_SEED_OFFSET)
+        turned = "" if args.max_rotation == 180.0 else f", dials within ±{args.max_rotation:g}°"
+        source = f"generated clocks (data_seed={args.data_seed}{turned})"
         _announce(f"rendered in {time.perf_counter() - started:.0f} s")
     elif (Path(args.dataset_name).expanduser() / "images.npy").exists():
         folder = Path(args.dataset_name).expanduser()

@@ -173,6 +173,7 @@ def test_clock_heads_expand_to_thirteen_variants_times_seeds():
         f"{name} (upright)": config for name, config in CLOCK_VARIANTS.items()
         if name in ("regression", "classification 15 min", "multihead", "periodic", "hybrid")}
     assert all(u.variant.data == {"max_rotation": 0.0, "augment": False} for u in upright)
+    assert all(u.resolved_training()["learning_rate"] == 3e-4 for u in upright)
     same_head = {u.variant.name: u.key for u in runs if u.seed == 0}
     assert same_head["hybrid (upright)"] != same_head["hybrid"]  # the data are part of a run's identity
     assert {u.family for u in units} == {"clock"} and {u.seed for u in runs} == {0, 1, 2}

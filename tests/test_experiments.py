@@ -3,6 +3,7 @@ unsharded, maths (both metric directions), plots, real runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -263,3 +264,10 @@ def test_a_unit_finished_by_another_worker_meanwhile_is_skipped(monkeypatch, tmp
     monkeypatch.setattr(runner, "run_unit", fake_run_unit)
     returned = run_study(units, "unused", tmp_path, show_progress=False)
     assert ran == [units[0].key] and returned == units[:1]
+
+
+def test_data_overrides_are_refused_by_the_classifier_study(tmp_path):
+    unit = unique_runs(expand(["exp1"], ["mlp"], 1, "quick"))[0]
+    unit = dataclasses.replace(unit, variant=dataclasses.replace(unit.variant, data={"validation_split": 0.2}))
+    with pytest.raises(ValueError, match="apply to the clock study only"):
+        runner.ENGINE_BUILDERS["classification"](unit, str(tmp_path), tmp_path / "run", True)

@@ -18,7 +18,7 @@ class Variant:
     training: dict = field(default_factory=dict)  # TrainingArguments overrides
     preset: str | None = None
     dataset: str = "fashion_mnist"  # folder name under --data_dir, a Hub id, or GENERATED (clocks rendered on the spot)
-    data: dict = field(default_factory=dict)  # the task's data arguments (ClassifierArguments / ClockArguments fields)
+    data: dict = field(default_factory=dict)  # ClockArguments data fields (the clock study only)
 
 
 GENERATED = "generated"

@@ -144,6 +144,9 @@ def _classifier_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: b
     from ..tasks.classification import ClassificationStep, ClassifierArguments, build_classifier, resolve_recipe
     from ..training import Engine, TrainingArguments
 
+    if unit.variant.data:  # the classifier study loads its data from the profile, not from ClassifierArguments
+        raise ValueError(f"variant {unit.variant.name!r}: data overrides {unit.variant.data} apply to the clock "
+                         f"study only")
     profile: Profile = PROFILES[unit.profile]
     family = unit.family
     dataset_path = _dataset_path(data_dir, unit.variant.dataset)
@@ -160,7 +163,7 @@ def _classifier_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: b
         eval_dataset, test_dataset = data.validation, None
 
     classifier_args = ClassifierArguments(dataset_name=dataset_path, model=family, preset=unit.variant.preset,
-                                          config_overrides=json.dumps(unit.variant.config), **unit.variant.data)
+                                          config_overrides=json.dumps(unit.variant.config))
     training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
                                       checkpointing_steps="epoch", checkpoints_total_limit=1,
                                       resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,

@@ -510,5 +510,5 @@ class Engine:
             setattr(self.step, attribute, accelerator.unwrap_model(getattr(self.step, attribute)))
         self.optimizers, self.schedulers, self.train_loader = {}, {}, None
         accelerator.free_memory()
-        gc.collect()
+        gc.collect()  # free_memory collects before it empties its own lists; the wrappers' cycles go now
         accelerator.wait_for_everyone()

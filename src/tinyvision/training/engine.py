@@ -338,6 +338,9 @@ class Engine:
             shutil.rmtree(tmp)
         accelerator.wait_for_everyone()
         accelerator.save_state(str(tmp))
+        # Every rank writes its own RNG state into tmp and save_state does not wait for the others: the
+        # rename below must not run while a slower rank is still writing.
+        accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             state = {
                 "global_step": self.global_step, "epoch": epoch, "batches_done_in_epoch": batches_done,

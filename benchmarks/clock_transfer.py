@@ -375,8 +375,11 @@ def _postprocess(image: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, size: int = 150, *,
-                             mode: str = "L") -> Image.Image:
-    """One analog clock showing ``hour`` (0..12, 12 reads 0) : ``minute`` (0..59), style drawn from ``rng``."""
+                             mode: str = "L", rotation: float | None = None) -> Image.Image:
+    """One analog clock showing ``hour`` (0..12, 12 reads 0) : ``minute`` (0..59), style drawn from ``rng``.
+
+    ``rotation`` (degrees clockwise) fixes the dial's turn instead of a uniform random one (the random draw is
+    made either way, so the rest of the style is the same)."""
     if not (0 <= hour <= 12 and 0 <= minute <= 59):
         raise ValueError(f"need hour in 0..12 and minute in 0..59, got {hour}:{minute}")
     fig, ax = _axes(size)
@@ -389,6 +392,8 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
     radius = rng.uniform(0.72, 0.9)
     slack = max(0.0, 0.97 - radius * 1.1)
     dial = _Dial((rng.uniform(-slack, slack), rng.uniform(-slack, slack)), radius, rng.uniform(0, 360))
+    if rotation is not None:
+        dial = _Dial((dial.cx, dial.cy), radius, float(rotation))
 
     background = _draw_background(ax, rng, size)
     face = _draw_dial(ax, rng, dial, face, ink, background)

@@ -471,7 +471,7 @@ def test_course_npy_loader(tmp_path):
     labels = np.stack([rng.integers(0, 12, 30), rng.integers(0, 60, 30)], axis=1)
     np.save(tmp_path / "images.npy", images)
     np.save(tmp_path / "labels.npy", labels)
-    data = load_clock_data(ClockArguments(dataset_name=str(tmp_path), head="hybrid", image_size=24))
+    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(tmp_path), head="hybrid", image_size=24))
     assert (len(data.train), len(data.validation), len(data.test)) == (24, 3, 3)
     assert data.train.columns["pixel_values"].shape == (24, 1, 24, 24)
     assert data.train.columns["pixel_values"].dtype == torch.uint8 and not data.has_angles
@@ -492,7 +492,7 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
     clocks = make_clock_dataset(24, size=48, seed=3, num_proc=1)
     saved = tmp_path / "clocks"
     datasets.DatasetDict(train=clocks.select(range(20)), test=clocks.select(range(20, 24))).save_to_disk(str(saved))
-    data = load_clock_data(ClockArguments(dataset_name=str(saved), image_size=32), cache_dir=None)
+    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(saved), image_size=32), cache_dir=None)
     assert data.has_angles and len(data.test) == 4 and len(data.train) + len(data.validation) == 20
     assert data.train.columns["pixel_values"].shape[1:] == (1, 32, 32)
     assert data.test.columns["hour"].tolist() == clocks["hour"][20:]
@@ -501,32 +501,33 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     clocks.select_columns(["image", "hour", "minute"]).to_parquet(str(plain / "train-00000-of-00001.parquet"))
-    data = load_clock_data(ClockArguments(dataset_name=str(plain), image_size=32), cache_dir=None)
+    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(plain), image_size=32), cache_dir=None)
     assert not data.has_angles and (len(data.train), len(data.validation), len(data.test)) == (20, 2, 2)
     with pytest.raises(ValueError, match="'angles' head needs the columns"):
-        train_clock(ClockArguments(dataset_name=str(plain), image_size=32),
+        train_clock(ClockArguments(model="reader", dataset_name=str(plain), image_size=32),
                     TrainingArguments(output_dir=str(tmp_path / "out")))
     with pytest.raises(ValueError, match=r"unknown ClockReaderConfig field\(s\) \['polar_colz'\]"):
-        build_clock_reader(ClockArguments(head="hybrid", config_overrides='{"polar_colz": 64}'), data)
+        build_clock_reader(ClockArguments(model="reader", head="hybrid", config_overrides='{"polar_colz": 64}'), data)
 
 
 def test_max_rotation_makes_upright_clocks_and_is_refused_where_it_cannot_apply(tmp_path):
-    args = ClockArguments(image_size=32, num_train_examples=40, num_eval_examples=8, num_test_examples=8,
+    args = ClockArguments(model="reader", image_size=32, num_train_examples=40, num_eval_examples=8, num_test_examples=8,
                           num_proc=1, max_rotation=0.0)
     data = load_clock_data(args, cache_dir=None)
     assert "dials within ±0°" in data.source
     for split in (data.train, data.validation, data.test):
         assert ((split.columns["dial_rotation"] + 180) % 360 - 180).abs().max() <= 6
     with pytest.raises(ValueError, match="max_rotation must be in"):
-        ClockArguments(max_rotation=-5)
+        ClockArguments(model="reader", max_rotation=-5)
     with pytest.raises(ValueError, match="--max_rotation shapes generated clocks only"):
-        ClockArguments(dataset_name=str(tmp_path), max_rotation=10)
+        ClockArguments(model="reader", dataset_name=str(tmp_path), max_rotation=10)
 
 
 # ------------------------------------------------------------------------------- script
 def test_train_clock_script_smoke_size_end_to_end(tmp_path):
     out = tmp_path / "clock-reader"
     result = accelerate_launch("train_clock.py", [
+        "--model", "reader",
         "--num_train_examples", "512", "--num_train_epochs", "1", "--image_size", "64", "--num_eval_examples", "64",
         "--num_test_examples", "128", "--output_dir", out, "--disable_tqdm", "true"], tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -86,7 +86,7 @@ def clock_run(tmp_path_factory):
     small = dict(conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1], pool_after=[True, True],
                  fc_hidden_sizes=[16])
     out = tmp_path_factory.mktemp("runs") / "clock"
-    train_clock(ClockArguments(num_train_examples=48, num_eval_examples=16, num_test_examples=16, image_size=32,
+    train_clock(ClockArguments(model="reader", num_train_examples=48, num_eval_examples=16, num_test_examples=16, image_size=32,
                                num_proc=1, head="hybrid", config_overrides=json.dumps(small)),
                 _tiny_args(out, num_train_epochs=1))
     return out

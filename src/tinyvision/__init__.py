@@ -4,6 +4,8 @@ Importing the package registers every model family with the transformers Auto cl
 """
 
 from .models import (
+    ClockPhotoReader,
+    ClockPhotoReaderConfig,
     ClockReader,
     ClockReaderConfig,
     CNNConfig,
@@ -23,6 +25,8 @@ __version__ = "0.1.0"
 register_auto_classes()
 
 __all__ = [
+    "ClockPhotoReader",
+    "ClockPhotoReaderConfig",
     "ClockReader",
     "ClockReaderConfig",
     "CNNConfig",

@@ -12,6 +12,8 @@ from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelFor
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models import (
+    ClockPhotoReader,
+    ClockPhotoReaderConfig,
     ClockReader,
     ClockReaderConfig,
     CNNConfig,
@@ -50,11 +52,13 @@ def register_auto_classes() -> None:
         model_class.register_for_auto_class("AutoModelForImageClassification")
     # Task 2: the clock reader (AutoModel) and its "clock-reading" pipeline. Saved folders also carry
     # pipeline_clock.py and a custom_pipelines entry, for Pythons without tinyvision.
-    AutoConfig.register(ClockReaderConfig.model_type, ClockReaderConfig, exist_ok=True)
-    AutoModel.register(ClockReaderConfig, ClockReader, exist_ok=True)
-    AutoImageProcessor.register(ClockReaderConfig, slow_image_processor_class=TinyVisionImageProcessor, exist_ok=True)
-    ClockReaderConfig.register_for_auto_class()
-    ClockReader.register_for_auto_class("AutoModel")
+    # The two-stage photo reader (find the dial, then read it) answers to the same pipeline.
+    for config_class, model_class in ((ClockReaderConfig, ClockReader), (ClockPhotoReaderConfig, ClockPhotoReader)):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, model_class, exist_ok=True)
+        AutoImageProcessor.register(config_class, slow_image_processor_class=TinyVisionImageProcessor, exist_ok=True)
+        config_class.register_for_auto_class()
+        model_class.register_for_auto_class("AutoModel")
     PIPELINE_REGISTRY.register_pipeline(PIPELINE_TASK, pipeline_class=ClockReadingPipeline, pt_model=AutoModel,
                                         type="image")
     # Task 3: the GAN and the VAE (AutoModel; their folders also carry the image processor).

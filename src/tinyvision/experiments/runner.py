@@ -201,7 +201,7 @@ def _clock_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
     profile: Profile = PROFILES[unit.profile]
     config = dict(unit.variant.config)
     dataset = None if unit.variant.dataset == GENERATED else _dataset_path(data_dir, unit.variant.dataset)
-    clock_args = ClockArguments(head=config.pop("head", "angles"),
+    clock_args = ClockArguments(model="reader", head=config.pop("head", "angles"),
                                 interval_minutes=config.pop("interval_minutes", 30), dataset_name=dataset,
                                 num_proc=1,  # the study runs one process per core (shards in parallel)
                                 config_overrides=json.dumps(config), **{**profile.clock, **unit.variant.data})

@@ -2,17 +2,22 @@
 
 from .configuration_classifier import CNNConfig, MLPConfig
 from .configuration_clock import ClockReaderConfig
+from .configuration_clock_photo import ClockPhotoReaderConfig
 from .configuration_gan import GANConfig
 from .configuration_vae import VAEConfig
 from .image_processing_tinyvision import TinyVisionImageProcessor, normalize_uint8
 from .modeling_classifier import CNNForImageClassification, MLPForImageClassification, TinyVisionPreTrainedModel
 from .modeling_clock import ClockReader, ClockReaderOutput
+from .modeling_clock_photo import ClockPhotoReader, ClockPhotoReaderOutput
 from .modeling_gan import GANModel, GANOutput
 from .modeling_vae import VAEModel, VAEOutput
 
 __all__ = [
     "CNNConfig",
     "CNNForImageClassification",
+    "ClockPhotoReader",
+    "ClockPhotoReaderConfig",
+    "ClockPhotoReaderOutput",
     "ClockReader",
     "ClockReaderConfig",
     "ClockReaderOutput",

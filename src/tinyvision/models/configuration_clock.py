@@ -121,6 +121,10 @@ class ClockReaderConfig(PretrainedConfig):
         batch_norm: BatchNorm2d after each convolution, before its activation.
         coord_channels: append constant coordinate channels (CoordConv) so the convolutions know where
             each pixel lies: x and y in [-1, 1] on the image, the radius in [0, 1] on the polar grid.
+        angle_channels: on the polar grid, also append the sine and cosine of each column's direction. The
+            grid is then no longer blind to which way is up: a reader of real (mostly upright) clocks can learn
+            that 12 o'clock is usually at the top, where the dial does not mark it. Off (the seed's study, any
+            orientation) keeps the reader exactly rotation-equivariant.
         activation: of the conv layers. fc_activation: of the dense layers; default ``tanh`` for the
             ``periodic`` head (the seed's choice) and ``activation`` otherwise.
         fc_hidden_sizes: widths of the dense hidden layers (each branch of a two-branch head has its own).
@@ -157,6 +161,7 @@ class ClockReaderConfig(PretrainedConfig):
         pool_stride: int = 2,
         batch_norm: bool = True,
         coord_channels: bool = True,
+        angle_channels: bool = False,
         activation: str = "relu",
         fc_activation: str | None = None,
         fc_hidden_sizes: Sequence[int] = (128,),
@@ -185,6 +190,7 @@ class ClockReaderConfig(PretrainedConfig):
         self.pool_stride = pool_stride
         self.batch_norm = batch_norm
         self.coord_channels = bool(coord_channels)
+        self.angle_channels = bool(angle_channels)
         self.activation = activation
         self.fc_activation = fc_activation or ("tanh" if head == "periodic" else activation)
         self.fc_hidden_sizes = list(fc_hidden_sizes)
@@ -228,6 +234,8 @@ class ClockReaderConfig(PretrainedConfig):
         check_non_negative("column_loss_weight", self.column_loss_weight)
         if self.polar and any(padding != "same" for padding in self.paddings):
             raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
+        if self.angle_channels and not self.polar:
+            raise ValueError("`angle_channels` needs `polar` (on the image, `coord_channels` already says where up is)")
         if self.polar and any(kernel % 2 == 0 for kernel in self.conv_kernel_sizes):
             raise ValueError(f"`conv_kernel_sizes` must be odd when `polar` is true, got {self.conv_kernel_sizes}")
         self.feature_map_shape  # walks the geometry and raises on an impossible one

@@ -79,6 +79,18 @@ def convert_mode(image: Image.Image, num_channels: int) -> Image.Image:
     return image.convert("L" if num_channels == 1 else "RGB")
 
 
+def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """Where a ``width`` × ``height`` image lands when letterboxed into a ``size`` × ``size`` square:
+    ``(new_width, new_height, offset_x, offset_y)``. The longer side becomes ``size`` and the image is
+    centred; the rest is black. A point ``(x, y)`` of the original lands at
+    ``(offset_x + x * new_width / width, offset_y + y * new_height / height)``."""
+    if width < 1 or height < 1:
+        raise ValueError(f"cannot letterbox an image of {width}x{height} pixels")
+    scale = size / max(width, height)
+    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    return new_width, new_height, (size - new_width) // 2, (size - new_height) // 2
+
+
 class TinyVisionImageProcessor(BaseImageProcessor):
     r"""Converts images to the model's mode, resizes them to ``size`` and normalises per channel.
 
@@ -87,6 +99,8 @@ class TinyVisionImageProcessor(BaseImageProcessor):
         num_channels: 1 converts to grayscale ('L', ITU-R 601 luma), 3 to RGB.
         image_mean, image_std: per-channel constants on the 0–1 scale (the training data's).
         resample: PIL resampling filter used when an image is not already at ``size``.
+        letterbox: keep the aspect ratio: scale the longer side to the (square) ``size`` and centre the image
+            on black (:func:`letterbox_geometry`), as the photo clock reader was trained; otherwise stretch.
     """
 
     model_input_names = ["pixel_values"]
@@ -98,6 +112,7 @@ class TinyVisionImageProcessor(BaseImageProcessor):
         image_mean: Sequence[float] | None = None,
         image_std: Sequence[float] | None = None,
         resample: int = Image.Resampling.BILINEAR,
+        letterbox: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -112,6 +127,17 @@ class TinyVisionImageProcessor(BaseImageProcessor):
         if any(v <= 0 for v in self.image_std):
             raise ValueError(f"`image_std` must be positive, got {self.image_std}")
         self.resample = int(resample)
+        self.letterbox = bool(letterbox)
+        if self.letterbox and self.size["height"] != self.size["width"]:
+            raise ValueError(f"`letterbox` needs a square `size`, got {self.size}")
+
+    def placement(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """Where a ``width`` × ``height`` image lands in the model input: ``(scale_x, scale_y, offset_x, offset_y)``,
+        so that input pixel ``(x, y)`` shows original pixel ``((x - offset_x) / scale_x, (y - offset_y) / scale_y)``."""
+        if self.letterbox:
+            new_width, new_height, offset_x, offset_y = letterbox_geometry(width, height, self.size["width"])
+            return new_width / width, new_height / height, float(offset_x), float(offset_y)
+        return self.size["width"] / width, self.size["height"] / height, 0.0, 0.0
 
     def to_uint8(self, image) -> torch.Tensor:
         """One image → uint8 tensor (channels, height, width) at the model's size and mode."""
@@ -120,7 +146,12 @@ class TinyVisionImageProcessor(BaseImageProcessor):
         except OSError as error:  # truncated or undecodable files surface here, when pixels are read
             raise ValueError(f"could not read the image: {error}") from error
         target = (self.size["width"], self.size["height"])
-        if image.size != target:
+        if self.letterbox and image.size != target:
+            new_width, new_height, offset_x, offset_y = letterbox_geometry(*image.size, target[0])
+            canvas = Image.new(image.mode, target)
+            canvas.paste(image.resize((new_width, new_height), resample=self.resample), (offset_x, offset_y))
+            image = canvas
+        elif image.size != target:
             image = image.resize(target, resample=self.resample)
         array = np.asarray(image, dtype=np.uint8)
         array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)

@@ -299,6 +299,14 @@ def add_radius_channel(polar: torch.Tensor) -> torch.Tensor:
     return torch.cat((polar, radius.expand(batch, 1, rows, cols)), dim=1)
 
 
+def add_angle_channels(polar: torch.Tensor) -> torch.Tensor:
+    """Append the sine and cosine of each column's direction as two more channels of a polar grid."""
+    batch, _, rows, cols = polar.shape
+    theta = torch.deg2rad(polar_angles(cols).to(polar.device, polar.dtype))
+    waves = torch.stack((torch.sin(theta), torch.cos(theta)))[:, None, :].expand(2, rows, cols)
+    return torch.cat((polar, waves.expand(batch, 2, rows, cols)), dim=1)
+
+
 def polar_angles(cols: int) -> torch.Tensor:
     """The direction (degrees clockwise from up) of each of ``cols`` polar columns: column j is at 360 j / cols."""
     return torch.arange(cols, dtype=torch.float32) * (360.0 / cols)
@@ -335,6 +343,7 @@ def conv_stack(config: ClockReaderConfig) -> tuple[nn.Sequential, int]:
     """The backbone: [Conv → (BatchNorm) → act → (Pool)] per layer; returns (stack, output channels)."""
     layers: list[nn.Module] = []
     in_channels = config.num_channels + ((1 if config.polar else 2) if config.coord_channels else 0)
+    in_channels += 2 if getattr(config, "angle_channels", False) else 0
     pool = nn.MaxPool2d if config.pool_type == "max" else nn.AvgPool2d
     specs = zip(config.conv_filters, config.conv_kernel_sizes, config.conv_strides, config.paddings, config.pool_after)
     for filters, kernel, stride, padding, pool_after in specs:
@@ -435,6 +444,8 @@ class ClockReader(TinyVisionPreTrainedModel):
         hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
         if config.coord_channels:
             hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
+        if config.angle_channels:
+            hidden = add_angle_channels(hidden)
         features = self.features(hidden)
         marker = column_log_weights = None
         if self.reads_columns:
@@ -474,9 +485,15 @@ class ClockReader(TinyVisionPreTrainedModel):
         """Also writes ``pipeline_clock.py`` beside the model code: config.json names it as the
         ``clock-reading`` custom pipeline, for Pythons where tinyvision is not installed."""
         result = super().save_pretrained(save_directory, *args, **kwargs)
-        source = Path(__file__).with_name(PIPELINE_FILE)
-        if kwargs.get("is_main_process", True) and source.exists():
-            destination = Path(save_directory) / PIPELINE_FILE
-            if source.resolve() != destination.resolve():
-                shutil.copyfile(source, destination)
+        if kwargs.get("is_main_process", True):
+            copy_pipeline_file(save_directory)
         return result
+
+
+def copy_pipeline_file(save_directory) -> None:
+    """Put ``pipeline_clock.py`` (the ``clock-reading`` pipeline) beside a saved model's code."""
+    source = Path(__file__).with_name(PIPELINE_FILE)
+    if source.exists():
+        destination = Path(save_directory) / PIPELINE_FILE
+        if source.resolve() != destination.resolve():
+            shutil.copyfile(source, destination)

@@ -58,19 +58,31 @@ TRAINING_DEFAULTS = {
 VALIDATION_SEED_OFFSET = 1_000_000
 TEST_SEED_OFFSET = 2_000_000
 TIME_COLUMNS = ("hour", "minute")
+CLOCK_MODELS = ("photo", "reader")
 
 
 @dataclass
 class ClockArguments:
     """What to train on and which reader to train; the engine's arguments are separate."""
 
+    model: str = field(
+        default="photo",
+        metadata={"help": "photo: the two-stage reader (find the dial in a whole photo, then read it), trained on "
+                          "photo-like clock scenes; reader: the seed's single-stage reader on centred clocks."},
+    )
     head: str = field(default="angles", metadata={"help": f"One of {', '.join(HEADS)}."})
     interval_minutes: int = field(
         default=30, metadata={"help": "Class width of the classification head; must divide 720 (1, 5, 15, 30, 60)."}
     )
-    image_size: int = field(default=96, metadata={"help": "Model input side; clocks are rendered / resized to it."})
-    num_train_examples: int = field(
-        default=40_000, metadata={"help": "Generated training clocks (for a dataset: use at most this many)."}
+    image_size: int | None = field(
+        default=None,
+        metadata={"help": "Model input side; clocks are rendered / resized to it (default: 256 for the photo "
+                          "reader's letterboxed scenes, 96 for the reader)."},
+    )
+    num_train_examples: int | None = field(
+        default=None,
+        metadata={"help": "Generated training clocks (for a dataset: use at most this many); default 30,000 scenes "
+                          "for the photo reader, 40,000 clocks for the reader."},
     )
     num_eval_examples: int = field(
         default=1_000, metadata={"help": "Validation clocks evaluated after each epoch (at most, for a dataset)."}
@@ -84,6 +96,20 @@ class ClockArguments:
                           "images.npy + labels.npy; default: clocks generated on the spot."},
     )
     data_seed: int = field(default=0, metadata={"help": "Seed of the generated clocks / of the held-out splits."})
+    orientation: str = field(
+        default="world",
+        metadata={"help": "Photo scenes: how dials are turned. world: upright within a tilt, a fifth at any angle; "
+                          "any: uniformly (the seed's task); upright."},
+    )
+    backgrounds: str = field(
+        default="auto",
+        metadata={"help": "Photo scenes: comma-separated dataset folders (or Hub ids) whose images become scene "
+                          "backgrounds; 'auto': ../shared/data/cifar10 and ../shared/data/cats_64x64 where they "
+                          "exist; 'none': procedural textures only."},
+    )
+    empty_fraction: float = field(
+        default=0.05, metadata={"help": "Photo scenes: the fraction without a clock (the reader learns to say so)."}
+    )
     max_rotation: float = field(
         default=180.0,
         metadata={"help": "Generated dials are turned by a random angle within ± this many degrees "
@@ -102,6 +128,27 @@ class ClockArguments:
     hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
 
     def __post_init__(self):
+        if self.model not in CLOCK_MODELS:
+            raise ValueError(f"--model must be one of {list(CLOCK_MODELS)}, got {self.model!r}")
+        photo = self.model == "photo"
+        if self.image_size is None:
+            self.image_size = 256 if photo else 96
+        if self.num_train_examples is None:
+            self.num_train_examples = 30_000 if photo else 40_000
+        if photo:
+            if self.head != "angles":
+                raise ValueError("the photo reader reads with the 'angles' head; other heads need --model reader")
+            if self.dataset_name is not None:
+                raise ValueError("the photo reader trains on generated scenes (it needs each dial's homography); "
+                                 "a --dataset_name needs --model reader")
+            if self.max_rotation != 180.0:
+                raise ValueError("--max_rotation shapes the reader's clocks; photo scenes use --orientation")
+        from ..data.clock_scenes import ORIENTATIONS
+
+        if self.orientation not in ORIENTATIONS:
+            raise ValueError(f"--orientation must be one of {list(ORIENTATIONS)}, got {self.orientation!r}")
+        if not 0.0 <= self.empty_fraction < 1.0:
+            raise ValueError(f"--empty_fraction must be in [0, 1), got {self.empty_fraction}")
         if self.head not in HEADS:
             raise ValueError(f"--head must be one of {list(HEADS)}, got {self.head!r}")
         for name in ("image_size", "num_train_examples", "num_eval_examples", "num_test_examples"):
@@ -377,6 +424,10 @@ def train_clock(args: ClockArguments, training_args: TrainingArguments) -> Train
     """Load or generate clocks, build the reader, train it with the engine, save (and push) it."""
     if args.push_to_hub and not args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id")
+    if args.model == "photo":
+        from .clock_photo import train_clock_photo
+
+        return train_clock_photo(args, training_args)
     training_args = training_args.with_defaults(**TRAINING_DEFAULTS)
     data = load_clock_data(args)
     set_seed(training_args.seed)  # the initial weights depend on the seed too

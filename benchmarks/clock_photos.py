@@ -1,0 +1,179 @@
+"""Read every clock photo in a folder and score the readings: how a user checks a clock reader on their own photos.
+
+    python benchmarks/clock_photos.py --model_dir outputs/clock-reader --photos my_clock_photos/ \
+        --output_dir reports/task2/photos
+
+Each image's file name carries the time it shows as ``H.MM`` (or ``H:MM``) just before the extension, e.g.
+``kitchen 10.09.jpg`` (10:09) or ``frame_0042 12.30.png`` (12:30 reads as 0:30 on a 12-hour dial). Files
+without a time in their name are skipped (and listed). Every image goes through
+``pipeline("clock-reading", model=model_dir)`` as a user would call it.
+
+Prints the number of photos, the median and mean common-sense error (minutes, the short way round the dial),
+the share read within 1 and within 5 minutes, the hour accuracy and, for a photo reader (one that finds the
+dial), how often it said it found a clock. Where the folder has a ``boxes.json`` (file name → true dial box
+``[xmin, ymin, xmax, ymax]``, as ``benchmarks/make_clock_photos.py`` writes it), also the boxes' median
+intersection-over-union and the share found with IoU >= 0.5. Writes ``results.json`` (every reading) and ``worst.png`` (the
+worst readings drawn with the dial, box and hands the reader found) to ``--output_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+TIME_IN_NAME = re.compile(r"(\d{1,2})[.:](\d{2})\s*$")
+
+
+def time_from_name(path: Path) -> tuple[int, int] | None:
+    """(hour 0..11, minute) from a file name ending in ``H.MM`` / ``H:MM``; None when it carries no valid time."""
+    match = TIME_IN_NAME.search(path.stem)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if not (0 <= hour <= 24 and 0 <= minute <= 59):
+        return None
+    return hour % 12, minute
+
+
+def list_photos(folder: Path) -> tuple[list[tuple[Path, int, int]], list[Path]]:
+    photos, skipped = [], []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        parsed = time_from_name(path)
+        if parsed is None:
+            skipped.append(path)
+        else:
+            photos.append((path, *parsed))
+    return photos, skipped
+
+
+def summarise(errors: np.ndarray, readings: list[dict], hours: np.ndarray) -> dict:
+    from tinyvision.metrics import clock_error_summary
+
+    summary = clock_error_summary(errors, np.array([r["hour"] for r in readings]), hours)
+    summary["within_1_min"] = float((errors <= 1).mean())
+    summary["within_5_min"] = float((errors <= 5).mean())
+    if readings and "found" in readings[0]:
+        summary["found_rate"] = float(np.mean([r["found"] for r in readings]))
+    return summary
+
+
+def box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def save_worst(path: Path, items: list[dict], cols: int = 4) -> None:
+    """A grid of photos with the reader's overlay, titled with true and read time, error and confidence."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from tinyvision.clock_overlay import draw_clock_reading
+
+    rows = max(1, math.ceil(len(items) / cols))
+    fig = Figure(figsize=(cols * 3.2, rows * 2.9), dpi=100)
+    FigureCanvasAgg(fig)
+    for k, item in enumerate(items):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        image = Image.open(item["path"])
+        reading = item["reading"]
+        shown = draw_clock_reading(image, reading, max_side=480) if "box" in reading else image.convert("RGB")
+        ax.imshow(shown)
+        confidence = f" · conf {reading['confidence']:.2f}" if "confidence" in reading else ""
+        ax.set_title(f"{Path(item['path']).name[:28]}\ntrue {item['true']} · read {_clock(reading)} · "
+                     f"{item['error']} min{confidence}", fontsize=7)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _clock(reading: dict) -> str:
+    return f"{reading['hour'] % 12 or 12}:{reading['minute']:02d}"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_dir", default="outputs/clock-reader", help="A saved clock reader folder (or Hub id).")
+    parser.add_argument("--photos", required=True, help="Folder of photos named '... H.MM.ext'.")
+    parser.add_argument("--output_dir", default="reports/task2/photos")
+    parser.add_argument("--worst", type=int, default=12, help="How many of the worst readings to draw.")
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
+    args = parser.parse_args(argv)
+
+    import torch
+    from PIL import Image
+    from transformers import pipeline
+
+    import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
+    from tinyvision.metrics import common_sense_error
+
+    torch.set_num_threads(args.num_threads)
+    photos, skipped = list_photos(Path(args.photos))
+    if not photos:
+        raise SystemExit(f"no photo in {args.photos} has a time in its name ('... H.MM.jpg'); skipped {len(skipped)}")
+    reader = pipeline("clock-reading", model=args.model_dir, device=-1)
+    started = time.perf_counter()
+    readings = []
+    for start in range(0, len(photos), args.batch_size):
+        images = []
+        for path, _, _ in photos[start:start + args.batch_size]:
+            with Image.open(path) as image:
+                image.load()
+                images.append(image.copy())
+        readings.extend(reader(images, batch_size=args.batch_size))
+    seconds = time.perf_counter() - started
+    hours = np.array([hour for _, hour, _ in photos])
+    minutes = np.array([minute for _, _, minute in photos])
+    errors = np.asarray(common_sense_error(np.array([r["hour"] for r in readings]),
+                                           np.array([r["minute"] for r in readings]), hours, minutes))
+    summary = summarise(errors, readings, hours)
+    summary["seconds_per_photo"] = seconds / len(photos)
+    boxes_file = Path(args.photos) / "boxes.json"
+    if boxes_file.exists() and "box" in readings[0]:
+        truth = json.loads(boxes_file.read_text())
+        ious = [box_iou([r["box"][k] for k in ("xmin", "ymin", "xmax", "ymax")], truth[path.name])
+                for (path, _, _), r in zip(photos, readings) if path.name in truth]
+        if ious:
+            summary["box_iou_median"] = float(np.median(ious))
+            summary["box_iou_at_least_0.5"] = float(np.mean(np.array(ious) >= 0.5))
+
+    print(f"model {args.model_dir}: {len(photos)} photos from {args.photos}"
+          + (f" ({len(skipped)} without a time in the name skipped)" if skipped else ""))
+    for key, label in (("cse_median", "median error (min)"), ("cse_mean", "mean error (min)"),
+                       ("within_1_min", "read within 1 min"), ("within_5_min", "read within 5 min"),
+                       ("hour_accuracy", "hour accuracy"), ("found_rate", "found a clock"),
+                       ("box_iou_median", "box IoU (median)"), ("box_iou_at_least_0.5", "box IoU >= 0.5"),
+                       ("seconds_per_photo", "seconds per photo")):
+        if key in summary:
+            print(f"  {label:22s}{summary[key]:10.3f}")
+
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    items = [{"path": str(path), "true": f"{hour % 12 or 12}:{minute:02d}", "error": int(error), "reading": reading}
+             for (path, hour, minute), error, reading in zip(photos, errors, readings)]
+    worst = sorted(items, key=lambda item: -item["error"])[: args.worst]
+    if worst:
+        save_worst(output_dir / "worst.png", worst)
+    results = {"command": "python benchmarks/clock_photos.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
+               "summary": summary, "skipped": [str(path) for path in skipped], "readings": items}
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"wrote {output_dir / 'results.json'} and {output_dir / 'worst.png'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

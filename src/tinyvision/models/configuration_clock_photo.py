@@ -1,0 +1,145 @@
+"""Configuration of the two-stage photo clock reader: find the dial in a whole photo, then read it.
+
+Stage 1, the *dial detector*, looks at the photo letterboxed into a ``image_size`` square and shrunk to
+``detector_size``: a small encoder–decoder CNN whose output grid (``detector_size / 4`` cells a side) scores
+every cell for "the dial's centre is here" (a heatmap, CenterNet-style) and regresses, at each cell, the
+centre's offset within the cell, the dial's size and its ellipse (how the round dial is foreshortened by
+perspective). Its best cell gives the dial's position, box and a confidence (the heatmap's sigmoid).
+
+Stage 2, the *reader*, is the Task 2 :class:`ClockReaderConfig` (``reader`` holds its fields): the dial is
+cut out of the photo with the affine map that turns the detected ellipse back into a circle (the dial made
+frontal, at ``crop_fill`` of the crop's half side) and read by the polar ``angles`` reader.
+
+Geometry conventions: pixel coordinates of the letterboxed square (x right, y down; the square spans
+``[0, image_size]``); the dial's *shape* is the symmetric 2×2 matrix ``S`` with ``centre + S p`` tracing the
+dial's edge for unit vectors ``p``. ``S = r · expm(½ [[e1, e2], [e2, -e1]])``: ``r`` is the geometric mean
+radius, ``(e1, e2)`` the log aspect ratio times ``(cos 2φ, sin 2φ)`` of the major axis' direction ``φ``.
+"""
+
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+from .configuration_clock import ClockReaderConfig, custom_pipelines_entry
+from .layers import check_choice, check_non_negative, check_positive_ints, check_probability
+
+DEFAULT_READER = {
+    "image_size": 96,
+    "num_channels": 1,
+    "head": "angles",
+    "angle_channels": True,
+}
+
+
+class ClockPhotoReaderConfig(PretrainedConfig):
+    r"""Two-stage clock reader for photographs.
+
+    Args:
+        image_size: side of the letterboxed square the image processor makes of any photo.
+        num_channels: 1 (grayscale) or 3.
+        detector_size: the detector sees the square shrunk to this side (a multiple of 16).
+        detector_channels: widths of the detector's four stride-2 stages (stride 2, 4, 8, 16).
+        detector_head_channels: width of the decoder (stride 4) and its head.
+        crop_fill: the dial's radius as a fraction of the crop's half side (the Task 2 renderer draws its
+            dials at 0.62–0.9).
+        detection_threshold: below this confidence the reader says it found no clock.
+        heatmap_sigma: the Gaussian of a dial's centre on the heatmap, in dial radii (at least one cell).
+        crop_jitter: during training the reader sees crops cut with the true dial, jittered by this much
+            (centre shift and log-scale, in dial radii) so that it tolerates the detector's errors.
+        reader_loss_weight, detector_loss_weight: weights of the two stages' losses.
+        reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
+            the head must be ``angles``: its angle targets come from the dial's homography).
+    """
+
+    model_type = "tinyvision_clock_photo"
+
+    def __init__(
+        self,
+        *,
+        image_size: int = 256,
+        num_channels: int = 1,
+        detector_size: int = 128,
+        detector_channels=(16, 32, 64, 96),
+        detector_head_channels: int = 32,
+        crop_fill: float = 0.78,
+        detection_threshold: float = 0.3,
+        heatmap_sigma: float = 0.25,
+        crop_jitter: float = 0.06,
+        reader_loss_weight: float = 1.0,
+        detector_loss_weight: float = 1.0,
+        initializer: str = "he_uniform",
+        reader: dict | None = None,
+        **kwargs,
+    ):
+        kwargs.pop("custom_pipelines", None)
+        self.image_size = image_size
+        self.num_channels = num_channels
+        self.detector_size = detector_size
+        self.detector_channels = list(detector_channels)
+        self.detector_head_channels = detector_head_channels
+        self.crop_fill = float(crop_fill)
+        self.detection_threshold = float(detection_threshold)
+        self.heatmap_sigma = float(heatmap_sigma)
+        self.crop_jitter = float(crop_jitter)
+        self.reader_loss_weight = float(reader_loss_weight)
+        self.detector_loss_weight = float(detector_loss_weight)
+        self.initializer = initializer
+        reader = dict(DEFAULT_READER if reader is None else reader)
+        reader.pop("custom_pipelines", None)
+        for key in ("transformers_version", "model_type", "architectures", "auto_map"):
+            reader.pop(key, None)
+        reader.setdefault("num_channels", num_channels)
+        self.reader = reader
+        super().__init__(**kwargs)
+        self._validate()
+
+    def _validate(self) -> None:
+        check_positive_ints("image_size", [self.image_size])
+        check_choice("num_channels", self.num_channels, (1, 3))
+        check_positive_ints("detector_size", [self.detector_size])
+        if self.detector_size % 16 or self.detector_size > self.image_size:
+            raise ValueError(f"`detector_size` must be a multiple of 16 and at most image_size={self.image_size}, "
+                             f"got {self.detector_size}")
+        if len(self.detector_channels) != 4:
+            raise ValueError(f"`detector_channels` needs 4 widths (strides 2, 4, 8, 16), got {self.detector_channels}")
+        check_positive_ints("detector_channels", self.detector_channels, allow_empty=False)
+        check_positive_ints("detector_head_channels", [self.detector_head_channels])
+        if not 0.1 <= self.crop_fill <= 1.0:
+            raise ValueError(f"`crop_fill` must be in [0.1, 1], got {self.crop_fill}")
+        check_probability("detection_threshold", self.detection_threshold)
+        if self.heatmap_sigma <= 0:
+            raise ValueError(f"`heatmap_sigma` must be positive, got {self.heatmap_sigma}")
+        for name in ("crop_jitter", "reader_loss_weight", "detector_loss_weight"):
+            check_non_negative(name, getattr(self, name))
+        reader = self.reader_config
+        if reader.head != "angles":
+            raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "
+                             f"homography), got {reader.head!r}")
+        if reader.num_channels != self.num_channels:
+            raise ValueError(f"`reader.num_channels` ({reader.num_channels}) must equal num_channels "
+                             f"({self.num_channels})")
+
+    @property
+    def reader_config(self) -> ClockReaderConfig:
+        """The reader stage's configuration (validated)."""
+        return ClockReaderConfig(**self.reader)
+
+    @property
+    def grid_size(self) -> int:
+        """Cells a side of the detector's output grid (stride 4 of ``detector_size``)."""
+        return self.detector_size // 4
+
+    @property
+    def custom_pipelines(self) -> dict:
+        from .configuration_clock import _pipeline_task_registered
+
+        return {} if _pipeline_task_registered() else custom_pipelines_entry()
+
+    @custom_pipelines.setter
+    def custom_pipelines(self, value) -> None:
+        """Derived, never stored (see ``ClockReaderConfig.custom_pipelines``)."""
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        output["custom_pipelines"] = custom_pipelines_entry()
+        return output

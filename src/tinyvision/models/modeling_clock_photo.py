@@ -1,0 +1,357 @@
+"""The two-stage photo clock reader: ``ClockPhotoReader`` finds the dial in a photo, makes it frontal and reads it.
+
+``ClockPhotoReader(pixel_values, hour=None, minute=None, dial_homography=None, has_clock=None)`` takes a
+batch of letterboxed photos (see ``configuration_clock_photo``) and returns a :class:`ClockPhotoReaderOutput`
+with the time (``hour``, ``minute``, ``minutes``), the detector's ``confidence`` that there is a clock, the
+dial's ``dial_center``, ``dial_shape`` and ``boxes`` (pixels of the letterboxed square) and the image
+directions of 12 o'clock and the two hands (``hand_angles``).
+
+Training targets come from the scene generator (``tinyvision.data.clock_scenes``): ``dial_homography``
+(B, 3, 3) maps dial coordinates (radius 1 at the dial's edge, +v towards its 12 o'clock) to pixels; from it
+follow the dial's centre and ellipse (the detector's targets) and, for any crop, the exact angles of the 12
+o'clock marker and of the hands inside the crop (the reader's targets). While training, the reader reads
+crops cut with the *true* dial, jittered; in evaluation and inference it reads the crop the detector found, so
+validation metrics are those of the whole pipeline. ``has_clock`` (B,) marks scenes that hold a clock; the
+detector learns an empty heatmap on the others.
+
+This file imports nothing from ``tinyvision`` (trust_remote_code).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers.utils import ModelOutput
+
+from .configuration_clock_photo import ClockPhotoReaderConfig
+from .layers import check_pixel_values
+from .modeling_classifier import TinyVisionPreTrainedModel
+from .modeling_clock import ClockReader, add_coord_channels, copy_pipeline_file, sincos_to_degrees, split_dial_minutes
+
+# Detector output channels: heatmap logit, centre offset (x, y) in cells, log radius / image_size, e1, e2.
+DETECTOR_OUTPUTS = ("heat", "offset_x", "offset_y", "log_radius", "shape_e1", "shape_e2")
+
+
+# ------------------------------------------------------------------------------------ geometry
+def project(homography: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 3) homographies applied to (B, N, 2) points → (B, N, 2)."""
+    ones = torch.ones_like(points[..., :1])
+    mapped = torch.cat((points, ones), -1) @ homography.transpose(1, 2)
+    return mapped[..., :2] / mapped[..., 2:]
+
+
+def dial_geometry(homography: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The dial's pivot (where dial point (0, 0) lands, (B, 2)) and its shape ``S`` (B, 2, 2): ``c + S p``
+    for unit ``p`` traces the image of the unit circle (an ellipse with centre ``c``) under the homography."""
+    homography = homography.double()
+    inverse = torch.linalg.inv(homography)
+    unit = torch.diag(torch.tensor([1.0, 1.0, -1.0], dtype=torch.float64, device=homography.device))
+    conic = inverse.transpose(1, 2) @ unit @ inverse
+    quad, linear, constant = conic[:, :2, :2], conic[:, :2, 2], conic[:, 2, 2]
+    centre = -torch.linalg.solve(quad, linear)
+    scale = (linear * centre).sum(-1) + constant  # the conic at its centre
+    values, vectors = torch.linalg.eigh(quad / (-scale)[:, None, None])
+    values = values.clamp(min=1e-12)
+    shape = vectors @ torch.diag_embed(values.rsqrt()) @ vectors.transpose(1, 2)
+    pivot = project(homography, torch.zeros_like(centre)[:, None])[:, 0]
+    return pivot.float(), shape.float()
+
+
+def shape_to_params(shape: torch.Tensor) -> torch.Tensor:
+    """(B, 2, 2) symmetric positive shapes → (B, 3) ``[log r, e1, e2]`` (see ``configuration_clock_photo``)."""
+    values, vectors = torch.linalg.eigh(shape.double())
+    logs = values.clamp(min=1e-12).log()
+    log_radius = logs.mean(-1)
+    log_map = vectors @ torch.diag_embed(logs - log_radius[:, None]) @ vectors.transpose(1, 2)
+    return torch.stack((log_radius, 2 * log_map[:, 0, 0], 2 * log_map[:, 0, 1]), -1).float()
+
+
+def params_to_shape(log_radius: torch.Tensor, e1: torch.Tensor, e2: torch.Tensor) -> torch.Tensor:
+    """``r · expm(½ [[e1, e2], [e2, -e1]])`` in closed form: (B,) each → (B, 2, 2)."""
+    half = 0.5 * torch.sqrt(e1 * e1 + e2 * e2 + 1e-12)
+    sinhc = torch.sinh(half) / half
+    cosh = torch.cosh(half)
+    radius = log_radius.exp()
+    shape = torch.stack((cosh + sinhc * 0.5 * e1, sinhc * 0.5 * e2, sinhc * 0.5 * e2, cosh - sinhc * 0.5 * e1), -1)
+    return radius[:, None, None] * shape.view(-1, 2, 2)
+
+
+def shape_boxes(centre: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+    """Axis-aligned boxes ``[xmin, ymin, xmax, ymax]`` (B, 4) of the ellipses ``centre + S p``."""
+    half = shape.pow(2).sum(-1).sqrt()  # half width = |row 0 of S|, half height = |row 1|
+    return torch.cat((centre - half, centre + half), -1)
+
+
+def crop_affine(centre: torch.Tensor, shape: torch.Tensor, image_size: int, fill: float) -> torch.Tensor:
+    """``affine_grid`` parameters (B, 2, 3) of the crop that shows the dial frontal, its edge at ``fill`` of the
+    crop's half side: crop point ``q`` (normalised, [-1, 1]) samples the image at ``centre + S q / fill``."""
+    theta = torch.empty(len(centre), 2, 3, device=centre.device, dtype=centre.dtype)
+    theta[:, :, :2] = shape * (2.0 / (image_size * fill))
+    theta[:, :, 2] = centre * (2.0 / image_size) - 1.0
+    return theta
+
+
+def cut_dials(pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor, crop_size: int,
+              fill: float) -> torch.Tensor:
+    """The frontal crops (B, C, crop_size, crop_size) of the dials ``centre + S p`` (outside the image: 0)."""
+    theta = crop_affine(centre.float(), shape.float(), pixel_values.shape[-1], fill).to(pixel_values.dtype)
+    grid = F.affine_grid(theta, [len(pixel_values), pixel_values.shape[1], crop_size, crop_size], align_corners=False)
+    return F.grid_sample(pixel_values, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def crop_angles(homography: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor,
+                dial_angles: torch.Tensor) -> torch.Tensor:
+    """Directions (degrees clockwise from up, in the crop) of rays drawn on the dial at ``dial_angles`` (B, K)
+    degrees, from the projected dial centre to the point at half the radius, seen through the crop of
+    ``centre + S p`` (the Task 2 generator's label convention, for any crop)."""
+    radians = torch.deg2rad(dial_angles.double())
+    points = torch.cat((torch.zeros_like(radians[:, :1, None]).expand(-1, 1, 2),
+                        torch.stack((0.5 * torch.sin(radians), 0.5 * torch.cos(radians)), -1)), 1)
+    pixels = project(homography.double(), points)  # (B, 1 + K, 2)
+    rays = (pixels[:, 1:] - pixels[:, :1]) @ torch.linalg.inv(shape.double()).transpose(1, 2)
+    return torch.rad2deg(torch.atan2(rays[..., 0], -rays[..., 1])).remainder(360.0).float()
+
+
+def image_directions(shape: torch.Tensor, crop_degrees: torch.Tensor) -> torch.Tensor:
+    """Crop directions (B, K) in degrees → the same directions in the image (the crop's linear map is S)."""
+    radians = torch.deg2rad(crop_degrees.float())
+    rays = torch.stack((torch.sin(radians), -torch.cos(radians)), -1) @ shape.float().transpose(1, 2)
+    return torch.rad2deg(torch.atan2(rays[..., 0], -rays[..., 1])).remainder(360.0)
+
+
+def heatmap_targets(centre: torch.Tensor, radius: torch.Tensor, has_clock: torch.Tensor, grid: int,
+                    cell: float, sigma: float) -> torch.Tensor:
+    """Gaussian peaks (B, G, G) at the dial centres (sigma: ``sigma`` radii, at least 0.8 cell); 0 without a clock."""
+    coords = torch.arange(grid, device=centre.device, dtype=torch.float32) + 0.5
+    spread = (sigma * radius / cell).clamp(min=0.8)[:, None, None]
+    cx, cy = (centre[:, 0] / cell)[:, None, None], (centre[:, 1] / cell)[:, None, None]
+    peaks = torch.exp(-((coords[None, None, :] - cx) ** 2 + (coords[None, :, None] - cy) ** 2) / (2 * spread**2))
+    # the cell holding the centre is exactly 1 (the focal loss' positive)
+    cell_x = (centre[:, 0] / cell).floor().long().clamp(0, grid - 1)
+    cell_y = (centre[:, 1] / cell).floor().long().clamp(0, grid - 1)
+    peaks[torch.arange(len(centre)), cell_y, cell_x] = 1.0
+    return peaks * has_clock.float()[:, None, None]
+
+
+def focal_loss(logits: torch.Tensor, targets: torch.Tensor, num_positive: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss on a heatmap, per positive."""
+    probs = logits.sigmoid().clamp(1e-6, 1 - 1e-6)
+    positive = targets.eq(1.0).float()
+    pos = -(F.logsigmoid(logits) * (1 - probs) ** 2 * positive).sum()
+    neg = -(F.logsigmoid(-logits) * probs**2 * (1 - targets) ** 4 * (1 - positive)).sum()
+    return (pos + neg) / num_positive.clamp(min=1.0)
+
+
+# ------------------------------------------------------------------------------------ detector
+def _conv(in_channels: int, out_channels: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, padding=dilation, dilation=dilation,
+                                   bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class DialDetector(nn.Module):
+    """Encoder (four stride-2 stages) – decoder (to stride 4, with lateral connections and a global context)
+    – head: per cell of the stride-4 grid, the outputs named in ``DETECTOR_OUTPUTS``."""
+
+    def __init__(self, config: ClockPhotoReaderConfig):
+        super().__init__()
+        c1, c2, c3, c4 = config.detector_channels
+        width = config.detector_head_channels
+        self.stage1 = nn.Sequential(_conv(config.num_channels + 2, c1, 2))
+        self.stage2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.stage3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3))
+        self.stage4 = nn.Sequential(_conv(c3, c4, 2), _conv(c4, c4, dilation=2))
+        self.context = nn.Linear(c4, width)
+        self.lateral4, self.lateral3, self.lateral2 = nn.Conv2d(c4, width, 1), nn.Conv2d(c3, width, 1), \
+            nn.Conv2d(c2, width, 1)
+        self.head = nn.Sequential(_conv(width, width), nn.Conv2d(width, len(DETECTOR_OUTPUTS), 1))
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        x2 = self.stage2(self.stage1(add_coord_channels(pixel_values)))
+        x3 = self.stage3(x2)
+        x4 = self.stage4(x3)
+        p4 = self.lateral4(x4) + self.context(x4.mean((2, 3)))[:, :, None, None]
+        p3 = self.lateral3(x3) + F.interpolate(p4, size=x3.shape[-2:], mode="nearest")
+        p2 = self.lateral2(x2) + F.interpolate(p3, size=x2.shape[-2:], mode="nearest")
+        return self.head(F.relu(p2))
+
+
+# ------------------------------------------------------------------------------------ model
+@dataclass
+class ClockPhotoReaderOutput(ModelOutput):
+    """Outputs of :class:`ClockPhotoReader` (pixels are those of the letterboxed square).
+
+    Args:
+        loss: detector + reader loss, when targets were given.
+        logits: the reader's ``angles`` outputs on the crop, (B, 8).
+        hour, minute: the time read (int64, 0–11 and 0–59); minutes: the dial position before rounding.
+        confidence: the detector's confidence that the photo shows a clock where it points, in [0, 1].
+        dial_center: (B, 2) the dial's centre (its pivot); dial_shape: (B, 2, 2) its ellipse ``S``.
+        boxes: (B, 4) ``[xmin, ymin, xmax, ymax]`` of the dial.
+        hand_angles: (B, 3) image directions (degrees clockwise from up, from the centre) of 12 o'clock,
+            the hour hand and the minute hand.
+        heatmap: (B, G, G) the detector's logits.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    hour: torch.LongTensor | None = None
+    minute: torch.LongTensor | None = None
+    minutes: torch.FloatTensor | None = None
+    confidence: torch.FloatTensor | None = None
+    dial_center: torch.FloatTensor | None = None
+    dial_shape: torch.FloatTensor | None = None
+    boxes: torch.FloatTensor | None = None
+    hand_angles: torch.FloatTensor | None = None
+    heatmap: torch.FloatTensor | None = None
+    detector_loss: torch.FloatTensor | None = None
+    reader_loss: torch.FloatTensor | None = None
+
+
+class ClockPhotoReader(TinyVisionPreTrainedModel):
+    """Finds an analog clock in a photo and reads it; see the module docstring."""
+
+    config_class = ClockPhotoReaderConfig
+
+    def __init__(self, config: ClockPhotoReaderConfig):
+        super().__init__(config)
+        self.detector = DialDetector(config)
+        self.reader = ClockReader(config.reader_config)
+        self.post_init()
+        nn.init.constant_(self.detector.head[-1].bias, 0.0)
+        nn.init.constant_(self.detector.head[-1].bias[:1], -2.19)  # heatmap prior 0.1 (CenterNet)
+
+    @property
+    def cell_size(self) -> float:
+        """Pixels of the letterboxed square per detector grid cell."""
+        return self.config.image_size / self.config.grid_size
+
+    def detect(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The detector's raw grid (B, 6, G, G) for letterboxed ``pixel_values``."""
+        size = self.config.detector_size
+        small = pixel_values if pixel_values.shape[-1] == size else F.interpolate(
+            pixel_values, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return self.detector(small)
+
+    def decode_detection(self, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(confidence (B,), centre (B, 2), shape (B, 2, 2)) from the best cell of the detector's grid."""
+        batch, _, cells, _ = grid.shape
+        heat = grid[:, 0].flatten(1)
+        best_logit, index = heat.max(1)
+        cell_y, cell_x = index // cells, index % cells
+        values = grid.flatten(2).gather(2, index[:, None, None].expand(batch, grid.shape[1], 1))[..., 0].float()
+        centre = torch.stack((cell_x + 0.5 + values[:, 1], cell_y + 0.5 + values[:, 2]), -1) * self.cell_size
+        log_radius = values[:, 3].clamp(-5.0, 1.0) + math.log(self.config.image_size)
+        shape = params_to_shape(log_radius, values[:, 4].clamp(-3, 3), values[:, 5].clamp(-3, 3))
+        return best_logit.float().sigmoid(), centre, shape
+
+    def detection_loss(self, grid: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor,
+                       has_clock: torch.Tensor) -> torch.Tensor:
+        """Focal loss on the heatmap + L1 on the regressions at the 3 × 3 cells round each true centre."""
+        config, cells, cell = self.config, self.config.grid_size, self.cell_size
+        params = shape_to_params(shape)
+        radius = params[:, 0].exp()
+        heat_target = heatmap_targets(centre, radius, has_clock, cells, cell, config.heatmap_sigma)
+        loss = focal_loss(grid[:, 0].float(), heat_target, has_clock.float().sum())
+        rows = has_clock.nonzero(as_tuple=True)[0]
+        if len(rows) == 0:
+            return loss
+        scaled = centre[rows] / cell
+        base_x, base_y = scaled[:, 0].floor().long(), scaled[:, 1].floor().long()
+        target_size = torch.stack((params[rows, 0] - math.log(config.image_size), params[rows, 1], params[rows, 2]), -1)
+        regression = grid.new_zeros(()).float()
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                cx, cy = (base_x + dx).clamp(0, cells - 1), (base_y + dy).clamp(0, cells - 1)
+                predicted = grid[rows, 1:, cy, cx].float()  # (R, 5)
+                target_offset = torch.stack((scaled[:, 0] - cx - 0.5, scaled[:, 1] - cy - 0.5), -1)
+                regression = regression + F.l1_loss(predicted[:, :2], target_offset) \
+                    + F.l1_loss(predicted[:, 2:], target_size)
+        return loss + regression / 9.0
+
+    def jitter(self, centre: torch.Tensor, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training crops: the true dial moved and rescaled by ``crop_jitter`` radii (what the detector errs by)."""
+        amount = self.config.crop_jitter
+        if amount <= 0:
+            return centre, shape
+        radius = shape.det().abs().sqrt()
+        centre = centre + amount * radius[:, None] * torch.randn_like(centre)
+        scale = torch.exp(amount * torch.randn_like(radius))
+        return centre, shape * scale[:, None, None]
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        hour: torch.Tensor | None = None,
+        minute: torch.Tensor | None = None,
+        dial_homography: torch.Tensor | None = None,
+        has_clock: torch.Tensor | None = None,
+        **kwargs,
+    ) -> ClockPhotoReaderOutput:
+        config = self.config
+        check_pixel_values(pixel_values, config.num_channels, config.image_size)
+        grid = self.detect(pixel_values)
+        confidence, centre, shape = self.decode_detection(grid)
+        batch = len(pixel_values)
+        loss = detector_loss = reader_loss = None
+        crop_centre, crop_shape = centre.detach(), shape.detach()
+        reader_targets = None
+        if dial_homography is not None:
+            has = torch.ones(batch, dtype=torch.bool, device=grid.device) if has_clock is None else has_clock.bool()
+            eye = torch.eye(3, device=grid.device, dtype=torch.float32).expand(batch, 3, 3)
+            homography = torch.where(has[:, None, None], dial_homography.float(), eye)
+            true_centre, true_shape = dial_geometry(homography)
+            detector_loss = self.detection_loss(grid, true_centre, true_shape, has)
+            if self.training:
+                jittered = self.jitter(true_centre, true_shape)
+                crop_centre = torch.where(has[:, None], jittered[0], crop_centre)
+                crop_shape = torch.where(has[:, None, None], jittered[1], crop_shape)
+            dial_angles = torch.zeros(batch, 3, device=grid.device)
+            if hour is not None and minute is not None:
+                hour_f, minute_f = hour.float().remainder(12), minute.float()
+                dial_angles = torch.stack((torch.zeros_like(hour_f), 30.0 * hour_f + minute_f / 2.0, 6.0 * minute_f), -1)
+            else:
+                raise ValueError("training the photo reader needs `hour` and `minute` with `dial_homography`")
+            angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
+            reader_targets = (has, angles)
+        crops = cut_dials(pixel_values, crop_centre, crop_shape, config.reader_config.image_size, config.crop_fill)
+        logits = torch.zeros(batch, 8, device=grid.device)
+        minutes = torch.zeros(batch, device=grid.device)
+        if reader_targets is None:
+            read = self.reader(pixel_values=crops)
+            logits, minutes = read.logits, read.minutes
+        else:
+            has, angles = reader_targets
+            rows = has.nonzero(as_tuple=True)[0]
+            others = (~has).nonzero(as_tuple=True)[0]
+            if len(rows):
+                read = self.reader(pixel_values=crops[rows], dial_rotation=angles[rows, 0],
+                                   hour_hand_angle=angles[rows, 1], minute_hand_angle=angles[rows, 2])
+                reader_loss = read.loss
+                logits = logits.index_copy(0, rows, read.logits.float())
+                minutes = minutes.index_copy(0, rows, read.minutes.float())
+            if len(others) and not self.training:
+                read = self.reader(pixel_values=crops[others])
+                logits = logits.index_copy(0, others, read.logits.float())
+                minutes = minutes.index_copy(0, others, read.minutes.float())
+            loss = config.detector_loss_weight * detector_loss
+            if reader_loss is not None:
+                loss = loss + config.reader_loss_weight * reader_loss
+        hour_read, minute_read = split_dial_minutes(minutes)
+        crop_degrees = torch.stack([sincos_to_degrees(logits[:, 2 * k], logits[:, 2 * k + 1]) for k in range(3)], -1)
+        return ClockPhotoReaderOutput(
+            loss=loss, logits=logits, hour=hour_read, minute=minute_read, minutes=minutes, confidence=confidence,
+            dial_center=centre, dial_shape=shape, boxes=shape_boxes(centre, shape),
+            hand_angles=image_directions(shape, crop_degrees), heatmap=grid[:, 0],
+            detector_loss=detector_loss, reader_loss=reader_loss,
+        )
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Like the Task 2 reader: also writes ``pipeline_clock.py`` for Pythons without tinyvision."""
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        if kwargs.get("is_main_process", True):
+            copy_pipeline_file(save_directory)
+        return result

@@ -1,0 +1,327 @@
+"""The two-stage photo clock reader: geometry, the letterboxing processor, training, saving, the pipeline on
+whole photos (a 1280x720 frame, an image without a clock) and loading without tinyvision."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_without_tinyvision
+from PIL import Image
+from transformers import AutoModel, pipeline
+
+from tinyvision import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
+from tinyvision.data.clocks import _image_angle
+from tinyvision.models.modeling_clock_photo import (
+    crop_angles,
+    cut_dials,
+    dial_geometry,
+    image_directions,
+    params_to_shape,
+    shape_boxes,
+    shape_to_params,
+)
+
+TINY_READER = {"image_size": 32, "num_channels": 1, "head": "angles", "angle_channels": True, "polar_rows": 8,
+               "polar_cols": 32, "conv_filters": [4, 8], "conv_kernel_sizes": [3, 3], "conv_strides": [1, 1],
+               "pool_after": [False, False], "fc_hidden_sizes": [8]}
+
+
+def tiny_config(**overrides) -> ClockPhotoReaderConfig:
+    values = {"image_size": 64, "detector_size": 32, "detector_channels": [4, 4, 8, 8], "detector_head_channels": 8,
+              "reader": dict(TINY_READER)}
+    values.update(overrides)
+    return ClockPhotoReaderConfig(**values)
+
+
+def similarity(scale: float, rotation: float, tx: float, ty: float) -> np.ndarray:
+    """Dial → image: rotate the dial clockwise by ``rotation`` degrees, scale, translate (v up on the dial)."""
+    c, s = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
+    return np.array([[scale * c, scale * s, tx], [scale * s, -scale * c, ty], [0.0, 0.0, 1.0]])
+
+
+# ------------------------------------------------------------------------------------ geometry
+def test_dial_geometry_of_a_similarity_is_a_circle_at_the_translation():
+    homography = torch.tensor(similarity(40.0, 30.0, 100.0, 70.0))[None].float()
+    centre, shape = dial_geometry(homography)
+    torch.testing.assert_close(centre, torch.tensor([[100.0, 70.0]]))
+    torch.testing.assert_close(shape, 40.0 * torch.eye(2)[None], atol=1e-3, rtol=1e-4)
+
+
+def test_dial_geometry_traces_the_projected_unit_circle_under_perspective():
+    homography = similarity(30.0, 10.0, 80.0, 60.0) @ np.array([[1.0, 0.1, 0.0], [0.0, 0.7, 0.0], [0.15, -0.1, 1.0]])
+    centre, shape = dial_geometry(torch.tensor(homography)[None].float())
+    t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    points = np.stack([np.sin(t), np.cos(t), np.ones_like(t)], 1) @ homography.T
+    points = points[:, :2] / points[:, 2:]
+    # every projected rim point p satisfies |S^-1 (p - ellipse centre)| = 1; the pivot is H(0, 0)
+    pivot = homography @ [0, 0, 1]
+    torch.testing.assert_close(centre[0], torch.tensor(pivot[:2] / pivot[2]).float())
+    inverse = np.linalg.inv(shape[0].double().numpy())
+    # the ellipse's own centre (not the pivot, under perspective): fit the conic through the rim points
+    design = np.stack([points[:, 0] ** 2, points[:, 0] * points[:, 1], points[:, 1] ** 2, points[:, 0], points[:, 1]], 1)
+    coeffs = np.linalg.lstsq(design, np.ones(len(points)), rcond=None)[0]
+    a, b, c, d, e = coeffs
+    ellipse_centre = np.linalg.solve([[2 * a, b], [b, 2 * c]], [-d, -e])
+    radii = np.linalg.norm((points - ellipse_centre) @ inverse.T, axis=1)
+    np.testing.assert_allclose(radii, 1.0, atol=1e-3)
+
+
+def test_shape_params_round_trip_and_boxes():
+    shapes = torch.tensor([[[30.0, 5.0], [5.0, 20.0]], [[12.0, 0.0], [0.0, 12.0]]])
+    params = shape_to_params(shapes)
+    torch.testing.assert_close(params_to_shape(params[:, 0], params[:, 1], params[:, 2]), shapes, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(params[1], torch.tensor([math.log(12.0), 0.0, 0.0]), atol=1e-5, rtol=0)
+    boxes = shape_boxes(torch.tensor([[50.0, 40.0]]), torch.tensor([[[12.0, 0.0], [0.0, 6.0]]]))
+    torch.testing.assert_close(boxes, torch.tensor([[38.0, 34.0, 62.0, 46.0]]))
+
+
+def test_crop_angles_match_the_generator_convention_and_map_back_to_the_image():
+    homography = similarity(40.0, 25.0, 100.0, 70.0)
+    centre, shape = dial_geometry(torch.tensor(homography)[None].float())
+    dial_angles = torch.tensor([[0.0, 95.0, 210.0]])
+    angles = crop_angles(torch.tensor(homography)[None], centre, shape, dial_angles)
+    expected = torch.tensor([[_image_angle(homography, float(a)) for a in dial_angles[0]]])
+    torch.testing.assert_close(angles, expected, atol=1e-3, rtol=0)
+    # an anisotropic crop bends directions; image_directions undoes it
+    squashed = torch.tensor([[[40.0, 0.0], [0.0, 20.0]]])
+    bent = crop_angles(torch.tensor(homography)[None], centre, squashed, dial_angles)
+    torch.testing.assert_close(image_directions(squashed, bent), expected, atol=1e-3, rtol=0)
+
+
+def test_cut_dials_centres_the_dial_and_scales_it_to_the_fill():
+    image = torch.zeros(1, 1, 64, 64)
+    image[..., 20:24, 40:44] = 1.0  # a bright 4x4 square centred at (42, 22)
+    crop = cut_dials(image, torch.tensor([[42.0, 22.0]]), 10.0 * torch.eye(2)[None], crop_size=20, fill=0.5)
+    # the crop spans 2 * 10 / 0.5 = 40 px: the square (4 px) covers 2 crop pixels round the centre
+    assert crop[0, 0, 9:11, 9:11].min() > 0.9 and crop[0, 0, :5].max() == 0 and crop[0, 0, :, :5].max() == 0
+
+
+# ------------------------------------------------------------------------------------ processor
+def test_letterbox_processor_places_the_image_where_placement_says():
+    processor = TinyVisionImageProcessor(size={"height": 64, "width": 64}, num_channels=1, letterbox=True)
+    image = Image.new("L", (400, 200), 0)
+    image.paste(255, (300, 50, 340, 90))  # a white square centred at (320, 70)
+    pixels = processor.to_uint8(image)[0].float()
+    scale_x, scale_y, offset_x, offset_y = processor.placement(400, 200)
+    assert (scale_x, scale_y, offset_x, offset_y) == (0.16, 0.16, 0.0, 16.0)
+    ys, xs = torch.nonzero(pixels > 128, as_tuple=True)
+    assert abs(xs.float().mean().item() + 0.5 - (offset_x + 320 * scale_x)) < 1.0
+    assert abs(ys.float().mean().item() + 0.5 - (offset_y + 70 * scale_y)) < 1.0
+    assert pixels[:15].max() == 0 and pixels[49:].max() == 0  # black bars above and below
+    with pytest.raises(ValueError, match="square"):
+        TinyVisionImageProcessor(size={"height": 64, "width": 32}, letterbox=True)
+
+
+# ------------------------------------------------------------------------------------ config
+@pytest.mark.parametrize(
+    "overrides, field",
+    [({"detector_size": 40}, "detector_size"), ({"detector_channels": [4, 4]}, "detector_channels"),
+     ({"crop_fill": 2.0}, "crop_fill"), ({"detection_threshold": 1.5}, "detection_threshold"),
+     ({"reader": {**TINY_READER, "head": "hybrid"}}, "reader.head"),
+     ({"reader": {**TINY_READER, "num_channels": 3}}, "reader.num_channels")],
+)
+def test_impossible_configs_fail_naming_the_field(overrides, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        tiny_config(**overrides)
+
+
+# ------------------------------------------------------------------------------------ model
+def _batch(n: int = 4):
+    """Bright discs (the dials) at different places on noise; the last scene holds none."""
+    torch.manual_seed(0)
+    places = [(20.0, 20.0, 10.0), (44.0, 30.0, 12.0), (30.0, 44.0, 8.0), (32.0, 32.0, 10.0)][:n]
+    homography = torch.tensor(np.stack([similarity(r, 20.0 * i, x, y) for i, (x, y, r) in enumerate(places)])).float()
+    pixels = 0.3 * torch.randn(n, 1, 64, 64)
+    ys, xs = torch.meshgrid(torch.arange(64) + 0.5, torch.arange(64) + 0.5, indexing="ij")
+    for i, (x, y, r) in enumerate(places[: n - 1]):
+        pixels[i, 0][(xs - x) ** 2 + (ys - y) ** 2 < r**2] += 2.0
+    return {
+        "pixel_values": pixels,
+        "hour": torch.arange(n) % 12,
+        "minute": torch.arange(n) * 7 % 60,
+        "dial_homography": homography,
+        "has_clock": torch.tensor([True] * (n - 1) + [False]),
+    }
+
+
+def test_training_step_learns_and_handles_scenes_without_a_clock():
+    torch.manual_seed(1)
+    model = ClockPhotoReader(tiny_config(detector_channels=[8, 8, 16, 16], detector_head_channels=16)).train()
+    batch = _batch()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(80):
+        out = model(**batch)
+        assert torch.isfinite(out.loss) and out.detector_loss is not None and out.reader_loss is not None
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(out.loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+    model.eval()
+    with torch.no_grad():
+        out = model(**batch)
+    assert out.hour.shape == (4,) and out.boxes.shape == (4, 4) and out.hand_angles.shape == (4, 3)
+    assert ((out.confidence >= 0) & (out.confidence <= 1)).all()
+    # the detector learned where the dials are (the fourth scene has none: it is not scored)
+    centres = dial_geometry(batch["dial_homography"][:3])[0]
+    assert (out.dial_center[:3] - centres).norm(dim=-1).max() < 3.0
+    assert out.confidence[:3].min() > 0.5 > out.confidence[3]
+
+
+def test_missing_time_with_a_homography_is_refused():
+    batch = _batch()
+    with pytest.raises(ValueError, match="hour"):
+        ClockPhotoReader(tiny_config())(pixel_values=batch["pixel_values"], dial_homography=batch["dial_homography"])
+
+
+def _save(folder, **overrides) -> ClockPhotoReader:
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(**overrides)).eval()
+    model.save_pretrained(folder)
+    TinyVisionImageProcessor(size={"height": 64, "width": 64}, num_channels=1, letterbox=True).save_pretrained(folder)
+    return model
+
+
+def test_pipeline_reads_a_1280x720_frame_and_maps_the_box_to_it(tmp_path):
+    model = _save(tmp_path, detection_threshold=0.0)
+    reloaded = AutoModel.from_pretrained(tmp_path)
+    assert type(reloaded) is ClockPhotoReader
+    reader = pipeline("clock-reading", model=str(tmp_path))
+    frame = Image.new("RGB", (1280, 720), (90, 120, 150))
+    result = reader(frame)
+    assert set(result) == {"hour", "minute", "time", "confidence", "found", "box", "dial", "hands"}
+    assert result["found"] is True and 0.0 <= result["confidence"] <= 1.0
+    # the box is the model's, scaled by 1280 / 64 = 20 and shifted by the letterbox's top bar (64 - 36) // 2
+    with torch.no_grad():
+        out = model(**TinyVisionImageProcessor.from_pretrained(tmp_path)(frame, return_tensors="pt"))
+    xmin, ymin, xmax, ymax = out.boxes[0].tolist()
+    np.testing.assert_allclose([result["box"][k] for k in ("xmin", "ymin", "xmax", "ymax")],
+                               [xmin * 20, (ymin - 14) * 20, xmax * 20, (ymax - 14) * 20], rtol=1e-4, atol=1e-2)
+    assert (result["hour"], result["minute"]) == (out.hour.item(), out.minute.item())
+    batch = reader([frame, frame.resize((300, 400))], batch_size=2)
+    assert batch[0]["time"] == result["time"] and set(batch[1]) == set(result)
+    assert batch[0]["box"] == pytest.approx(result["box"], abs=1e-2)  # batched convolutions round differently
+
+
+def test_no_clock_gets_a_low_confidence_not_an_error(tmp_path):
+    _save(tmp_path, detection_threshold=0.99)
+    result = pipeline("clock-reading", model=str(tmp_path))(Image.new("RGB", (200, 150), (30, 30, 30)))
+    assert result["found"] is False and result["confidence"] < 0.99
+
+
+REMOTE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from PIL import Image
+    from transformers import AutoModel, pipeline
+
+    model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
+    reader = pipeline("clock-reading", model=sys.argv[1], trust_remote_code=True)
+    print(json.dumps({"module": type(model).__module__, "reading": reader(Image.open(sys.argv[2]))}))
+    """
+)
+
+
+def test_photo_reader_loads_and_reads_without_tinyvision(tmp_path):
+    folder = tmp_path / "model"
+    _save(folder)
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (320, 200), (200, 180, 160)).save(photo)
+    payload = run_without_tinyvision(REMOTE_SCRIPT, folder, photo, cwd=tmp_path)
+    assert payload["module"].startswith("transformers_modules")
+    local = pipeline("clock-reading", model=str(folder))(Image.open(photo))
+    assert payload["reading"] == local
+
+
+# ------------------------------------------------------------------------------------ benchmarks
+def _benchmark(name: str):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_clock_photos_reads_times_from_file_names():
+    from pathlib import Path
+
+    photos = _benchmark("clock_photos")
+    assert photos.time_from_name(Path("kitchen 10.09.jpg")) == (10, 9)
+    assert photos.time_from_name(Path("frame_0042 12.30.png")) == (0, 30)
+    assert photos.time_from_name(Path("x 7:05.jpeg")) == (7, 5)
+    assert photos.time_from_name(Path("holiday.jpg")) is None
+    assert photos.time_from_name(Path("bad 10.75.jpg")) is None
+
+
+def test_clock_photos_end_to_end_on_made_frames(tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    _save(model_dir, detection_threshold=0.0)
+    made = tmp_path / "photos"
+    _benchmark("make_clock_photos").main(["--kind", "frames", "--num_photos", "3", "--output_dir", str(made),
+                                          "--width", "320", "--height", "180"])
+    (made / "notes.jpg").write_bytes((made / sorted(p.name for p in made.glob("*.jpg"))[0]).read_bytes())
+    results = _benchmark("clock_photos").main(["--model_dir", str(model_dir), "--photos", str(made),
+                                               "--output_dir", str(tmp_path / "out"), "--worst", "2"])
+    summary = results["summary"]
+    assert len(results["readings"]) == 3 and results["skipped"] == [str(made / "notes.jpg")]
+    assert 0 <= summary["within_5_min"] <= 1 and summary["found_rate"] == 1.0
+    assert 0 <= summary["box_iou_median"] <= 1
+    errors = [item["error"] for item in results["readings"]]
+    assert summary["cse_mean"] == pytest.approx(np.mean(errors))
+    assert (tmp_path / "out" / "worst.png").exists() and (tmp_path / "out" / "results.json").exists()
+    assert "read within 5 min" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ script
+def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
+    import json
+
+    from conftest import accelerate_launch
+
+    out = tmp_path / "clock-reader"
+    overrides = {"detector_size": 32, "detector_channels": [4, 4, 8, 8], "detector_head_channels": 8,
+                 "reader": TINY_READER}
+    result = accelerate_launch("train_clock.py", [
+        "--num_train_examples", "96", "--num_eval_examples", "16", "--num_test_examples", "24",
+        "--num_train_epochs", "1", "--image_size", "64", "--backgrounds", "none", "--empty_fraction", "0.2",
+        "--config_overrides", json.dumps(overrides), "--output_dir", out, "--disable_tqdm", "true"], tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "all_results.json",
+                 "modeling_clock_photo.py", "modeling_clock.py", "pipeline_clock.py"):
+        assert (out / name).exists(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "tinyvision_clock_photo" and config["reader"]["polar_cols"] == 32
+    assert json.loads((out / "preprocessor_config.json").read_text())["letterbox"] is True
+    metrics = json.loads((out / "all_results.json").read_text())
+    assert metrics["test_num_examples"] == 24
+    for name in ("test_cse_mean", "test_within_5_min", "test_found_rate", "test_centre_error_radii"):
+        assert math.isfinite(metrics[name]) and metrics[name] >= 0, name
+    run = json.loads((out / "run_config.json").read_text())
+    assert run["scene_generator_version"] and run["data_seeds"]["test"] == 2_000_000
+    assert "procedural backgrounds" in run["data_source"]
+    reading = pipeline("clock-reading", model=str(out))(Image.new("RGB", (640, 480), "white"))
+    assert {"confidence", "found", "box"} <= set(reading)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [(["--head", "hybrid"], "angles"), (["--max_rotation", "10"], "orientation"),
+     (["--orientation", "sideways"], "orientation"), (["--empty_fraction", "1.5"], "empty_fraction")],
+)
+def test_photo_arguments_refuse_what_they_cannot_do(arguments, message):
+    from transformers import HfArgumentParser
+
+    from tinyvision.tasks.clock import ClockArguments
+
+    with pytest.raises(ValueError, match=message):
+        HfArgumentParser(ClockArguments).parse_args_into_dataclasses(args=arguments)

@@ -1,0 +1,202 @@
+"""Photo-like clock scenes: determinism, shapes, labels that agree with the pixels, letterboxing, inputs."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinyvision.data import clock_scenes
+from tinyvision.data.clock_scenes import (
+    ORIENTATIONS,
+    letterbox,
+    letterbox_offsets,
+    load_background_pool,
+    make_scene_arrays,
+    render_clock_scene,
+)
+from tinyvision.data.clocks import _image_angle, _project, _radial
+
+ANGLES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
+
+
+def _gray(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def _sample(gray: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    cols = np.clip(np.floor(xy[:, 0]).astype(int), 0, gray.shape[1] - 1)
+    rows = np.clip(np.floor(xy[:, 1]).astype(int), 0, gray.shape[0] - 1)
+    return gray[rows, cols]
+
+
+def test_render_is_deterministic_and_sized():
+    a, labels_a = render_clock_scene(4, 20, width=200, height=120, seed=3)
+    b, labels_b = render_clock_scene(4, 20, width=200, height=120, seed=3)
+    assert a.mode == "RGB" and a.size == (200, 120)
+    assert a.tobytes() == b.tobytes()
+    np.testing.assert_array_equal(labels_a["homography"], labels_b["homography"])
+    assert labels_a["homography"].dtype == np.float64 and labels_a["homography"].shape == (3, 3)
+    assert (labels_a["hour"], labels_a["minute"], labels_a["has_clock"]) == (4, 20, True)
+    assert render_clock_scene(12, 0, seed=1)[1]["hour"] == 0
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_arrays_shapes_and_num_proc_independence(mode):
+    images, labels = make_scene_arrays(6, size=64, seed=5, num_proc=1, mode=mode, p_empty=0.3)
+    again, labels2 = make_scene_arrays(6, size=64, seed=5, num_proc=2, mode=mode, p_empty=0.3)
+    assert images.dtype == np.uint8 and images.shape == (6, 64, 64) + ((3,) if mode == "RGB" else ())
+    np.testing.assert_array_equal(images, again)
+    for name in labels:
+        np.testing.assert_array_equal(labels[name], labels2[name])
+    assert labels["hour"].dtype == np.int64 and labels["minute"].dtype == np.int64
+    assert labels["has_clock"].dtype == bool and labels["homography"].dtype == np.float32
+    assert labels["homography"].shape == (6, 3, 3)
+    assert all(labels[name].dtype == np.float32 for name in ANGLES)
+    assert make_scene_arrays(0, size=32)[0].shape == (0, 32, 32)
+
+
+def test_angle_labels_match_homography():
+    _, labels = make_scene_arrays(8, size=64, seed=2, num_proc=1, orientation="any")
+    for i in range(8):
+        h = labels["homography"][i].astype(np.float64)
+        hour, minute = labels["hour"][i], labels["minute"][i]
+        expected = [_image_angle(h, 0.0), _image_angle(h, 30.0 * hour + minute / 2.0), _image_angle(h, 6.0 * minute)]
+        for name, value in zip(ANGLES, expected):
+            diff = (labels[name][i] - value + 180.0) % 360.0 - 180.0
+            assert abs(diff) < 0.05, (i, name)
+
+
+@pytest.mark.parametrize("hour,minute", [(3, 0), (7, 40), (10, 10), (0, 27)])
+def test_plain_pixels_agree_with_homography(hour, minute):
+    image, labels = render_clock_scene(hour, minute, width=240, height=180, seed=hour * 60 + minute, plain=True)
+    gray, h = _gray(image), labels["homography"]
+    minute_dial, hour_dial = 6.0 * minute, 30.0 * hour + minute / 2.0
+    along = np.linspace(0.3, 0.8, 12)
+    on_minute = _sample(gray, _project(h, _radial(minute_dial, along, 0.0)))
+    on_hour = _sample(gray, _project(h, _radial(hour_dial, np.linspace(0.15, 0.4, 8), 0.0)))
+    control_angle = next(a for a in np.arange(15.0, 360.0, 30.0)  # between hour marks, far from both hands
+                         if min(abs((a - minute_dial + 180) % 360 - 180), abs((a - hour_dial + 180) % 360 - 180)) > 40)
+    control = _sample(gray, _project(h, _radial(control_angle, along, 0.0)))
+    assert on_minute.mean() < 90 and on_hour.mean() < 90
+    assert control.mean() > 200
+    # the minute hand ends near its tip (0.85): beyond it the face is light again (between hour marks)
+    assert _sample(gray, _project(h, _radial(control_angle, [0.9, 1.0 - 0.03], 0.0))).mean() > 150
+    # the face's edge is at radius 1: a dark bezel just outside it
+    assert _sample(gray, _project(h, _radial(control_angle, [1.05, 1.07], 0.0))).mean() < 150
+    assert labels["dial_rotation"] == pytest.approx(0.0, abs=1e-6)
+    assert labels["minute_hand_angle"] == pytest.approx(minute_dial % 360.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_scene_hands_are_where_homography_says(seed):
+    """Same scene, two times: the pixels that change map inside the dial (through the tilted H)."""
+    a, labels = render_clock_scene(2, 15, width=160, height=160, seed=seed, orientation="any")
+    b, labels_b = render_clock_scene(2, 45, width=160, height=160, seed=seed, orientation="any")
+    np.testing.assert_array_equal(labels["homography"], labels_b["homography"])
+    diff = np.abs(_gray(a) - _gray(b))
+    rows, cols = np.nonzero(diff > 70)
+    assert len(rows) > 0
+    dial = _project(np.linalg.inv(labels["homography"]), np.stack([cols + 0.5, rows + 0.5], axis=-1))
+    radius = np.hypot(dial[:, 0], dial[:, 1])
+    assert np.quantile(radius, 0.98) < 1.15
+    # the 15-minute hand points to dial +u, the 45-minute hand to -u: changes on both sides of the centre
+    assert (dial[:, 0] > 0.1).any() and (dial[:, 0] < -0.1).any()
+
+
+def test_no_clock_labels_are_zero():
+    image, labels = render_clock_scene(5, 30, width=96, height=64, seed=0, has_clock=False)
+    assert image.size == (96, 64)
+    assert labels["has_clock"] is False and labels["hour"] == 0 and labels["minute"] == 0
+    assert not labels["homography"].any() and all(labels[name] == 0.0 for name in ANGLES)
+    _, arrays = make_scene_arrays(4, size=48, seed=0, num_proc=1, p_empty=1.0)
+    assert not arrays["has_clock"].any() and not arrays["homography"].any()
+    assert not arrays["hour"].any() and not arrays["minute"].any() and not arrays["dial_rotation"].any()
+
+
+def test_letterbox_geometry():
+    assert letterbox_offsets(256, 144, 256) == (1.0, 0, 56)
+    assert letterbox_offsets(192, 256, 256) == (1.0, 32, 0)
+    scale, ox, oy = letterbox_offsets(1280, 720, 256)
+    assert scale == pytest.approx(0.2) and (ox, oy) == (0, 56)
+    square, matrix = letterbox(Image.new("L", (160, 90), 200), 64)
+    pixels = np.asarray(square)
+    assert pixels.shape == (64, 64) and not pixels[:13].any() and not pixels[-13:].any() and (pixels[14:50] == 200).all()
+    np.testing.assert_allclose(matrix @ [160, 90, 1], [64, 50, 1])
+    # in make_scene_arrays: landscape scenes get black bars above and below, H points into the picture
+    images, labels = make_scene_arrays(10, size=64, seed=1, num_proc=1)
+    landscape = 0
+    for i in range(10):
+        rng = np.random.default_rng([1, i])
+        rng.random(), rng.integers(720)
+        width, height = clock_scenes._aspect_size(rng, 64)
+        _, ox, oy = letterbox_offsets(width, height, 64)
+        if height < width:
+            landscape += 1
+            assert not images[i, :oy].any() and not images[i, oy + height:].any()
+            assert images[i, oy:oy + height].any(axis=1).all()
+            cx, cy = _project(labels["homography"][i].astype(np.float64), [[0.0, 0.0]])[0]
+            assert oy - 0.1 * height <= cy <= oy + height * 1.1
+    assert landscape > 0
+
+
+def test_video_frame_with_fixed_dial():
+    image, labels = render_clock_scene(8, 5, width=1280, height=720, seed=4, dial_radius=150, center=(900.0, 260.0))
+    assert image.size == (1280, 720)
+    h = labels["homography"]
+    np.testing.assert_allclose(_project(h, [[0.0, 0.0]])[0], [900.0, 260.0], atol=1e-6)
+    t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    rim = _project(h, np.stack([np.sin(t), np.cos(t)], axis=-1))
+    distance = np.hypot(rim[:, 0] - 900.0, rim[:, 1] - 260.0)
+    assert 140 <= distance.max() <= 300 and distance.min() >= 40
+
+
+def test_backgrounds_are_used_deterministically():
+    pool = np.random.default_rng(0).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    a, _ = make_scene_arrays(3, size=48, seed=9, num_proc=1, mode="RGB", backgrounds=pool)
+    b, _ = make_scene_arrays(3, size=48, seed=9, num_proc=2, mode="RGB", backgrounds=pool)
+    np.testing.assert_array_equal(a, b)
+    c, _ = render_clock_scene(1, 1, width=64, height=64, seed=0, backgrounds=pool)
+    assert c.size == (64, 64)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: render_clock_scene(13, 0), "hour"),
+    (lambda: render_clock_scene(-1, 0), "hour"),
+    (lambda: render_clock_scene(1, 60), "minute"),
+    (lambda: render_clock_scene(1, 0, orientation="sideways"), "orientation"),
+    (lambda: make_scene_arrays(2, size=32, orientation="nope"), "orientation"),
+    (lambda: make_scene_arrays(2, size=32, p_empty=1.5), "p_empty"),
+    (lambda: make_scene_arrays(-1, size=32), "n"),
+    (lambda: make_scene_arrays(2, size=32, mode="CMYK"), "mode"),
+    (lambda: make_scene_arrays(2, size=32, backgrounds=np.zeros((2, 8, 8), np.uint8)), "backgrounds"),
+])
+def test_bad_arguments_raise(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_orientation_prior():
+    assert ORIENTATIONS == ("world", "any", "upright")
+    _, labels = make_scene_arrays(12, size=32, seed=0, num_proc=1, orientation="upright")
+    # upright: in-plane rotation within 8 degrees; tilt can bend the projected 12 a little more
+    off = np.abs((labels["dial_rotation"] + 180.0) % 360.0 - 180.0)
+    assert np.median(off) < 20
+
+
+def test_load_background_pool(tmp_path):
+    import datasets
+
+    images = [Image.new("RGB", (32, 32), (255, 0, 0)), Image.new("RGB", (48, 40), (0, 255, 0)),
+              Image.new("L", (64, 64), 128)]
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")})
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    datasets.Dataset.from_dict({"image": images, "label": [0, 1, 2]}, features=features).to_parquet(
+        str(folder / "train-00000-of-00001.parquet"))
+    pool = load_background_pool([str(folder)], max_images=10)
+    assert pool.dtype == np.uint8 and pool.shape == (3, 64, 64, 3)
+    assert load_background_pool(str(folder), max_images=2).shape == (2, 64, 64, 3)
+    assert load_background_pool(None) is None and load_background_pool([]) is None
+    assert load_background_pool([str(tmp_path / "missing")]) is None
+    assert math.isfinite(float(pool.mean()))

@@ -304,7 +304,11 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert json.loads((out / "preprocessor_config.json").read_text())["letterbox"] is True
     metrics = json.loads((out / "all_results.json").read_text())
     assert metrics["test_num_examples"] == 24
-    for name in ("test_cse_mean", "test_within_5_min", "test_found_rate", "test_centre_error_radii"):
+    # the saved threshold is the one calibrated on the last epoch's validation scenes without a clock
+    assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
+    assert 0.15 <= config["detection_threshold"] <= 0.85
+    for name in ("test_cse_mean", "test_within_5_min", "test_found_rate", "test_false_alarm_rate",
+                 "test_centre_error_radii"):
         assert math.isfinite(metrics[name]) and metrics[name] >= 0, name
     run = json.loads((out / "run_config.json").read_text())
     assert run["scene_generator_version"] and run["data_seeds"]["test"] == 2_000_000
@@ -325,3 +329,12 @@ def test_photo_arguments_refuse_what_they_cannot_do(arguments, message):
 
     with pytest.raises(ValueError, match=message):
         HfArgumentParser(ClockArguments).parse_args_into_dataclasses(args=arguments)
+
+
+def test_calibrated_threshold_flags_the_chosen_share_of_empty_scenes():
+    from tinyvision.tasks.clock_photo import calibrated_threshold
+
+    confidences = torch.linspace(0.0, 0.99, 100)
+    threshold = calibrated_threshold(confidences, 0.05)
+    assert (confidences >= threshold).float().mean().item() == pytest.approx(0.05, abs=0.011)
+    assert calibrated_threshold(torch.zeros(10)) == 0.15 and calibrated_threshold(torch.ones(10)) == 0.85

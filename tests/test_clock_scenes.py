@@ -9,13 +9,12 @@ from PIL import Image
 from tinyvision.data import clock_scenes
 from tinyvision.data.clock_scenes import (
     ORIENTATIONS,
-    letterbox,
-    letterbox_offsets,
     load_background_pool,
     make_scene_arrays,
     render_clock_scene,
 )
 from tinyvision.data.clocks import _image_angle, _project, _radial
+from tinyvision.models.image_processing_tinyvision import letterbox_geometry
 
 ANGLES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 
@@ -114,15 +113,7 @@ def test_no_clock_labels_are_zero():
     assert not arrays["hour"].any() and not arrays["minute"].any() and not arrays["dial_rotation"].any()
 
 
-def test_letterbox_geometry():
-    assert letterbox_offsets(256, 144, 256) == (1.0, 0, 56)
-    assert letterbox_offsets(192, 256, 256) == (1.0, 32, 0)
-    scale, ox, oy = letterbox_offsets(1280, 720, 256)
-    assert scale == pytest.approx(0.2) and (ox, oy) == (0, 56)
-    square, matrix = letterbox(Image.new("L", (160, 90), 200), 64)
-    pixels = np.asarray(square)
-    assert pixels.shape == (64, 64) and not pixels[:13].any() and not pixels[-13:].any() and (pixels[14:50] == 200).all()
-    np.testing.assert_allclose(matrix @ [160, 90, 1], [64, 50, 1])
+def test_scenes_are_letterboxed_like_the_processor_does_photos():
     # in make_scene_arrays: landscape scenes get black bars above and below, H points into the picture
     images, labels = make_scene_arrays(10, size=64, seed=1, num_proc=1)
     landscape = 0
@@ -130,7 +121,7 @@ def test_letterbox_geometry():
         rng = np.random.default_rng([1, i])
         rng.random(), rng.integers(720)
         width, height = clock_scenes._aspect_size(rng, 64)
-        _, ox, oy = letterbox_offsets(width, height, 64)
+        _, _, ox, oy = letterbox_geometry(width, height, 64)
         if height < width:
             landscape += 1
             assert not images[i, :oy].any() and not images[i, oy + height:].any()

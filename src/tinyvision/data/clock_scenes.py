@@ -19,7 +19,9 @@ Conventions:
     clock have H = 0, hour = minute = 0 and angles 0.
 
 ``make_scene_arrays`` letterboxes each scene (random aspect ratio, longer side = ``size``) onto a
-black square, exactly as :func:`letterbox` does with real photos; H is in the square's pixels.
+black square, exactly as the photo reader's image processor does with real photos
+(``TinyVisionImageProcessor(letterbox=True)``, :func:`~tinyvision.models.image_processing_tinyvision.letterbox_geometry`);
+H is in the square's pixels.
 Scene i depends only on ``np.random.default_rng([seed, i])`` and the background pool, never on
 ``num_proc``. Bump ``SCENE_GENERATOR_VERSION`` whenever a change alters any pixel or label.
 """
@@ -37,6 +39,7 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from ..models.image_processing_tinyvision import letterbox_geometry
 from .clocks import (
     _dial_matrix,
     _hand_outline,
@@ -57,8 +60,6 @@ __all__ = [
     "render_clock_scene",
     "make_scene_arrays",
     "load_background_pool",
-    "letterbox_offsets",
-    "letterbox",
 ]
 
 SCENE_GENERATOR_VERSION = "1"
@@ -156,29 +157,6 @@ def _to_mode(array: np.ndarray, mode: str, size: tuple[int, int]) -> Image.Image
 
 
 # ---------------------------------------------------------------- geometry
-
-
-def letterbox_offsets(width: int, height: int, size: int) -> tuple[float, int, int]:
-    """Scale and offsets that fit a ``width x height`` image, aspect kept, centred on a ``size x size`` square:
-    the image is resized by ``scale`` to ``(round(width * scale), round(height * scale))`` and pasted at
-    ``(offset_x, offset_y)``; a point (x, y) of the image lands at (x * scale + offset_x, y * scale + offset_y)."""
-    if width <= 0 or height <= 0 or size <= 0:
-        raise ValueError(f"width, height and size must be positive, got {width}, {height}, {size}")
-    scale = size / max(width, height)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    return scale, (size - new_w) // 2, (size - new_h) // 2
-
-
-def letterbox(image: Image.Image, size: int) -> tuple[Image.Image, np.ndarray]:
-    """Resize ``image`` to fit ``size x size`` and paste it centred on black; returns the square and the
-    3x3 matrix mapping the original image's pixel coordinates to the square's."""
-    scale, offset_x, offset_y = letterbox_offsets(image.width, image.height, size)
-    new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    resized = image if new_size == image.size else image.resize(new_size, Image.BILINEAR)
-    canvas = Image.new(image.mode, (size, size), 0)
-    canvas.paste(resized, (offset_x, offset_y))
-    sx, sy = new_size[0] / image.width, new_size[1] / image.height
-    return canvas, np.array([[sx, 0, offset_x], [0, sy, offset_y], [0, 0, 1]], dtype=np.float64)
 
 
 def _sample_rotation(rng: np.random.Generator, orientation: str) -> float:
@@ -957,7 +935,7 @@ def _render_range(job):
         hour, minute = divmod(int(rng.integers(720)), 60)
         width, height = _aspect_size(rng, size)
         scene, labels = _render(hour, minute, width, height, rng, orientation, _POOL, has_clock, None, None, mode)
-        _, offset_x, offset_y = letterbox_offsets(width, height, size)
+        _, _, offset_x, offset_y = letterbox_geometry(width, height, size)
         images[row, offset_y:offset_y + height, offset_x:offset_x + width] = np.asarray(scene)
         ints[row] = (labels["hour"] if has_clock else 0, labels["minute"] if has_clock else 0, has_clock)
         if has_clock:

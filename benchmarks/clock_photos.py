@@ -90,10 +90,13 @@ def save_worst(path: Path, items: list[dict], cols: int = 4) -> None:
         ax = fig.add_subplot(rows, cols, k + 1)
         image = Image.open(item["path"])
         reading = item["reading"]
-        shown = draw_clock_reading(image, reading, max_side=480) if "box" in reading else image.convert("RGB")
+        shown = image.convert("RGB")
+        shown.thumbnail((480, 480))
+        if "box" in reading:
+            shown = draw_clock_reading(shown, reading, original_size=image.size)
         ax.imshow(shown)
         confidence = f" · conf {reading['confidence']:.2f}" if "confidence" in reading else ""
-        ax.set_title(f"{Path(item['path']).name[:28]}\ntrue {item['true']} · read {_clock(reading)} · "
+        ax.set_title(f"{Path(item['path']).name[:36]}\ntrue {item['true']} · read {_clock(reading)} · "
                      f"{item['error']} min{confidence}", fontsize=7)
         ax.set_axis_off()
     fig.tight_layout()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
+import re
 import shutil
 import socket
 import struct
@@ -74,15 +76,46 @@ def _save_classifiers(root: Path, tiny_dataset_dir: Path) -> None:
     TinyVisionImageProcessor(size={"height": 16, "width": 16}, num_channels=3).save_pretrained(root / "cifar10-cnn1")
 
 
-def _save_clock_readers(root: Path) -> None:
-    from tinyvision import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
+PHOTO_SIZE = 64  # the tiny photo reader's letterboxed input
+PHOTO_READER = "photo reader (finds the dial)"
+NEVER = 0.9999  # a detection_threshold no untrained detector reaches
 
-    for folder, head in (("clock-reader", "angles"), ("clock-reader-hybrid", "hybrid")):
+
+def _save_clock_readers(root: Path) -> None:
+    """Single-stage readers: the hybrid one in its slot, an angles one outside the slots (for the marker test);
+    the two-stage photo reader in the "clock-reader" slot (always finding a dial: threshold 0) and, outside
+    the slots, a copy that never finds one (threshold 0.9999: the config takes [0, 1))."""
+    from tinyvision import (
+        ClockPhotoReader,
+        ClockPhotoReaderConfig,
+        ClockReader,
+        ClockReaderConfig,
+        TinyVisionImageProcessor,
+    )
+
+    for folder, head in (("classic-angles", "angles"), ("clock-reader-hybrid", "hybrid")):
         torch.manual_seed(0)
         config = ClockReaderConfig(image_size=32, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[2, 1],
                                    pool_after=[True, True], fc_hidden_sizes=[16], head=head)
         ClockReader(config).save_pretrained(root / folder)
         TinyVisionImageProcessor(size={"height": 32, "width": 32}, num_channels=1).save_pretrained(root / folder)
+    torch.manual_seed(0)
+    config = ClockPhotoReaderConfig(
+        image_size=PHOTO_SIZE, detector_size=32, detector_channels=[4, 4, 8, 8], detector_head_channels=8,
+        reader={"image_size": 32, "num_channels": 1, "head": "angles", "angle_channels": True, "polar_rows": 8,
+                "polar_cols": 32, "conv_filters": [4, 8], "conv_kernel_sizes": [3, 3], "conv_strides": [1, 1],
+                "pool_after": [False, False], "fc_hidden_sizes": [8]})
+    model = ClockPhotoReader(config).eval()
+    with torch.no_grad():  # untrained, but with a dial of a plausible size and shape where its heatmap peaks
+        last = model.detector.head[-1]
+        last.weight[3:].zero_()
+        last.bias[3:] = torch.tensor([math.log(0.15), 0.3, 0.1])  # radius 0.15 of the input; a slight ellipse
+    processor = TinyVisionImageProcessor(size={"height": PHOTO_SIZE, "width": PHOTO_SIZE}, num_channels=1,
+                                         letterbox=True)
+    for folder, threshold in (("clock-reader", 0.0), ("photo-reader-never", NEVER)):
+        model.config.detection_threshold = threshold
+        model.save_pretrained(root / folder)
+        processor.save_pretrained(root / folder)
 
 
 def _has_family(family: str) -> bool:
@@ -232,7 +265,7 @@ def test_classify_sketch(client, tmp_path):
     _assert_top5(client.predict("Fashion-MNIST · MLP1", value, api_name="/classify_sketch"), LABELS)
 
 
-def test_render_clock_then_read_clock(client, server):
+def test_render_clock_then_read_clock(app, client, server):
     from tinyvision.metrics import common_sense_error
 
     image_path, set_time, dial_rotation = client.predict(4, 20, 90, 7, api_name="/render_clock")
@@ -251,7 +284,12 @@ def test_render_clock_then_read_clock(client, server):
         assert picture.mode == "RGB" and min(picture.size) >= 300
     readers = [entry for entry in server.registry.entries if entry.spec.family == "clock" and entry.ok]
     assert heads["headers"] == ["reader", "head", "time", "error (min)"]
-    assert [row[1] for row in heads["data"]] == [entry.model.config.head for entry in readers] == ["angles", "hybrid"]
+    assert [row[1] for row in heads["data"]] == [app.reader_head(entry.model) for entry in readers] == ["angles",
+                                                                                                      "hybrid"]
+    assert [row[0] for row in heads["data"]] == [PHOTO_READER, "hybrid"]
+    # both readers give a time (the photo reader here always finds a dial: its threshold is 0)
+    for row in heads["data"]:
+        assert re.fullmatch(r"\d{1,2}:\d{2}", row[2]) and isinstance(row[3], int), row
     # An upload with no set time: no error is claimed; 12 o'clock is written 12 on the page, 0 in the JSON.
     _, reading, _, heads = client.predict(handle_file(image_path), "hybrid", "", None, False, api_name="/read_clock")
     assert "error_minutes" not in reading and len(heads["data"]) == 1 and heads["data"][0][3] is None
@@ -263,7 +301,7 @@ def test_the_drawn_12_oclock_is_the_marker_the_reader_decoded_with(app, models):
     from tinyvision import ClockReader, TinyVisionImageProcessor
     from tinyvision.models.modeling_clock import decode_angles
 
-    folder = models.dir / "clock-reader"
+    folder = models.dir / "classic-angles"
     entry = SimpleNamespace(model=ClockReader.from_pretrained(folder).eval(),
                             processor=TinyVisionImageProcessor.from_pretrained(folder))
     assert entry.model.reads_columns  # the polar reader, whose marker is the heaviest tick, not atan2
@@ -273,6 +311,142 @@ def test_the_drawn_12_oclock_is_the_marker_the_reader_decoded_with(app, models):
         marker = torch.tensor([app.angles_marker(reading)])
         minutes = decode_angles(reading["logits"][None], marker).item()
         assert (minutes - reading["minutes"] + 360) % 720 - 360 == pytest.approx(0, abs=1e-3)  # round the dial
+
+
+def _clock_photo(path: Path, size=(320, 200), at=(150, 30), seed: int = 0) -> Path:
+    """A "photo": a rendered clock (120 px) off centre on a noisy, muted background of ``size``."""
+    from tinyvision.data.clocks import render_clock
+
+    rng = np.random.default_rng(seed)
+    background = (rng.normal(120, 25, (size[1], size[0], 3)).clip(0, 255)).astype(np.uint8)
+    photo = Image.fromarray(background, "RGB")
+    photo.paste(render_clock(4, 20, size=120, seed=seed).convert("RGB"), at)
+    return _png(path, photo)
+
+
+def _in_frame(reading: dict, width: int, height: int) -> None:
+    box = reading["box"]
+    assert set(box) == {"xmin", "ymin", "xmax", "ymax"}
+    assert 0 <= box["xmin"] <= box["xmax"] <= width and 0 <= box["ymin"] <= box["ymax"] <= height, box
+    assert reading["image_size"] == [width, height]
+    assert set(reading["hands"]) == {"twelve", "hour", "minute"}
+    assert all(0 <= angle < 360 for angle in reading["hands"].values())
+    assert len(reading["dial"]["center"]) == 2 and all(axis >= 0 for axis in reading["dial"]["axes"])
+
+
+def test_the_photo_reader_loads_into_the_recommended_slot(server, app):
+    entry = next(e for e in server.registry.entries if e.spec.key == "clock-reader")
+    assert entry.ok and type(entry.model).__name__ == "ClockPhotoReader" and entry.label == PHOTO_READER
+    assert entry.processor.letterbox and app.reader_head(entry.model) == "angles"
+    hybrid = next(e for e in server.registry.entries if e.spec.key == "clock-reader-hybrid")
+    assert type(hybrid.model).__name__ == "ClockReader" and hybrid.label == "hybrid"
+
+
+def test_read_clock_finds_the_dial_in_a_photo(client, models, tmp_path):
+    from transformers import pipeline
+
+    from tinyvision.metrics import common_sense_error
+
+    path = _clock_photo(tmp_path / "photo.png")
+    headline, reading, overlay, heads = client.predict(handle_file(str(path)), PHOTO_READER, "4:20", None, False,
+                                                       api_name="/read_clock")
+    assert "The clock reads" in headline and "confidence" in headline and "No clock" not in headline
+    assert reading["found"] is True and 0.0 <= reading["confidence"] <= 1.0 and reading["reader"] == PHOTO_READER
+    assert 0 <= reading["hour"] <= 11 and 0 <= reading["minute"] <= 59
+    assert reading["time"] == f"{reading['hour']}:{reading['minute']:02d}"
+    assert reading["error_minutes"] == common_sense_error(reading["hour"], reading["minute"], 4, 20)
+    _in_frame(reading, 320, 200)
+    assert heads["data"] == [[PHOTO_READER, "angles", heads["data"][0][2], reading["error_minutes"]]]
+    with Image.open(overlay) as picture:
+        assert picture.mode == "RGB" and picture.size == (320, 200)  # the photo's shape, for display
+        pixels = np.asarray(picture).astype(int)
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]  # the photo itself is gray
+    assert ((green - red > 100) & (green - blue > 80)).sum() > 50, "no dial (green) drawn"
+    assert ((red - green > 120) & (red - blue > 120)).sum() > 20, "no hands (red) drawn"
+    assert ((blue - red > 120) & (blue - green > 80)).sum() > 5, "no 12 o'clock (blue) drawn"
+    # The same answer as pipeline("clock-reading") on the same photo, box clipped to the photo.
+    expected = pipeline("clock-reading", model=str(models.dir / "clock-reader"), device="cpu")(
+        Image.open(path).convert("RGB"))
+    assert (reading["hour"], reading["minute"], reading["found"]) == (expected["hour"], expected["minute"], True)
+    assert reading["confidence"] == pytest.approx(expected["confidence"], abs=1e-4)
+    assert reading["dial"]["center"] == pytest.approx(expected["dial"]["center"], abs=0.06)
+    assert reading["hands"] == pytest.approx(expected["hands"], abs=0.06)
+    clipped = {key: min(max(value, 0.0), 320 if key[0] == "x" else 200) for key, value in expected["box"].items()}
+    assert reading["box"] == pytest.approx(clipped, abs=0.06)
+    # Older names of the slot still select it (gradio_client callers of the single-stage reader).
+    for alias in ("angles (recommended)", "clock-reader"):
+        _, again, _, _ = client.predict(handle_file(str(path)), alias, "4:20", None, False, api_name="/read_clock")
+        assert again == reading
+    # A big photo is read from a downsized copy, but answered in its own pixels.
+    big = _png(tmp_path / "big.png", Image.open(path).resize((2048, 1280), Image.Resampling.NEAREST))
+    _, big_reading, overlay, _ = client.predict(handle_file(str(big)), PHOTO_READER, "", None, False,
+                                                api_name="/read_clock")
+    _in_frame(big_reading, 2048, 1280)
+    scale = 2048 / 320  # the same dial, 6.4 times as many pixels
+    assert big_reading["dial"]["center"] == pytest.approx([scale * v for v in reading["dial"]["center"]], rel=0.02)
+    assert big_reading["dial"]["axes"] == pytest.approx([scale * v for v in reading["dial"]["axes"]], rel=0.02)
+    with Image.open(overlay) as picture:
+        assert picture.size == (640, 400)  # downscaled for display
+
+
+@pytest.fixture(scope="module")
+def never_client(app, models, tmp_path_factory):
+    """A second app whose photo reader never finds a clock (its detection_threshold is 0.9999)."""
+    spec = next(s for s in app.MODEL_SPECS if s.key == "clock-reader")
+    registry = app.load_models(None, use_hub=False, specs=[spec],
+                               environ={spec.env_var: str(models.dir / "photo-reader-never")})
+    demo = app.build_demo(registry=registry)
+    port = _free_port()
+    app.launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    folder = tmp_path_factory.mktemp("gradio_client_never")
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _quiet_downloads(monkeypatch, folder)
+            yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(folder))
+    finally:
+        demo.close()
+
+
+def test_read_clock_says_when_it_finds_no_clock(never_client, tmp_path):
+    path = _clock_photo(tmp_path / "photo.png")
+    headline, reading, overlay, heads = never_client.predict(handle_file(str(path)), PHOTO_READER, "4:20", None,
+                                                             True, api_name="/read_clock")
+    assert headline.startswith("### No clock found") and "confidence" in headline
+    assert "The clock reads" not in headline and "error" not in headline
+    assert reading["found"] is False and 0.0 <= reading["confidence"] < reading["threshold"] == NEVER
+    assert not {"hour", "minute", "time", "error_minutes"} & set(reading)  # no time given as a reading ...
+    guess = reading["guess"]  # ... only the raw guess, named as such
+    assert guess["time"] == f"{guess['hour']}:{guess['minute']:02d}" and reading["set_time"] == "4:20"
+    _in_frame({**guess, "image_size": reading["image_size"]}, 320, 200)
+    assert heads["data"] == [[PHOTO_READER, "angles", "no clock found", None]]
+    with Image.open(overlay) as picture, Image.open(path) as photo:  # the photo as it is: no hands, no dial
+        assert (np.asarray(picture.convert("RGB")) == np.asarray(photo.convert("RGB"))).all()
+
+
+def test_make_a_photo_like_scene_and_read_it(client):
+    pytest.importorskip("tinyvision.data.clock_scenes")
+    image_path, set_time, dial_rotation = client.predict(4, 20, 0, 5, True, api_name="/render_clock")
+    assert set_time == "4:20" and isinstance(dial_rotation, float)
+    with Image.open(image_path) as image:
+        assert image.format == "PNG" and image.size == (640, 480) and image.mode == "RGB"
+    again = client.predict(4, 20, 0, 5, True, api_name="/render_clock")
+    assert np.array_equal(np.asarray(Image.open(again[0])), np.asarray(Image.open(image_path)))  # the seed's scene
+    headline, reading, overlay, _ = client.predict(handle_file(image_path), PHOTO_READER, set_time, dial_rotation,
+                                                   False, api_name="/read_clock")
+    assert "The clock reads" in headline and "set to 4:20" in headline
+    _in_frame(reading, 640, 480)
+    with Image.open(overlay) as picture:
+        assert picture.size == (640, 480)
+
+
+def test_the_clock_tab_takes_photos(server):
+    blocks = list(server.demo.blocks.values())
+    image = next(b for b in blocks if getattr(b, "elem_id", None) == "clock-image")
+    assert image.sources == ["upload", "clipboard", "webcam"]
+    assert image.webcam_options.mirror is False  # a mirrored clock shows another time
+    assert any(getattr(b, "elem_id", None) == "scene-checkbox" for b in blocks)
+    page = "\n".join(str(b.value) for b in blocks if isinstance(b, gradio.Markdown))
+    assert "Photos work now" in page and "webcam" in page
 
 
 def test_generate_is_deterministic_per_seed(client, models):

@@ -6,7 +6,9 @@ Models come from one table, :data:`MODEL_SPECS`: each entry has a Hub repo id, a
 that overrides it (a Hub id or a local folder) and local folder names looked up under ``--models_dir``.
 For each entry the app tries, in order: the environment variable (if set, nothing else), the first local
 folder that holds a ``config.json``, then the Hub id (skipped with ``--offline`` or ``HF_HUB_OFFLINE=1``
-when it is not in the cache). Everything is loaded once, at start-up. A family with no model turns its
+when it is not in the cache). A clock slot holds a single-stage ``ClockReader`` or the two-stage
+``ClockPhotoReader`` (it finds the dial in a whole photo first), told apart by ``config.json``'s
+``model_type``. Everything is loaded once, at start-up. A family with no model turns its
 tab into a message that says how to train or fetch one; the other tabs work as usual.
 
 Named endpoints (``gradio_client``): ``/classify``, ``/classify_sketch``, ``/render_clock``,
@@ -53,9 +55,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError  # noqa: E402
 
+from tinyvision.clock_overlay import draw_clock_reading  # noqa: E402
 from tinyvision.data.clocks import render_clock_with_labels, sample_style  # noqa: E402
 from tinyvision.metrics import common_sense_error  # noqa: E402
 from tinyvision.models.image_processing_tinyvision import convert_mode  # noqa: E402
+from tinyvision.models.pipeline_clock import dial_in_original  # noqa: E402
+
+try:  # photo-like clock scenes, for visitors without a photo of a clock
+    from tinyvision.data.clock_scenes import render_clock_scene
+except ImportError:  # pragma: no cover - an older tinyvision: the "Photo-like scene" box is hidden
+    render_clock_scene = None
 
 logger = logging.getLogger("tinyvision.space")
 
@@ -67,6 +76,8 @@ MAX_IMAGES = 16  # generate: images per request
 MAX_STEPS = 12  # interpolate: images per strip
 MAX_SEED = 2**31 - 1
 RENDER_SIZE = 150  # the course's clock images are 150 × 150
+SCENE_SIZE = (640, 480)  # "Photo-like scene": width, height of a rendered clock scene
+DISPLAY_SIDE = 640  # the photo reader's overlay: the photo downscaled to this longer side (small ones upscaled to 320)
 DEFAULT_CONCURRENCY = 2  # inference requests run at once (the free Space CPU has 2 cores)
 DEFAULT_MAX_QUEUE = 64  # requests waiting; more are refused with "queue full"
 HUB_ORG = os.environ.get("TINYVISION_HUB_ORG", "tinyvision")
@@ -117,8 +128,8 @@ def _model_specs() -> list[ModelSpec]:
         key = "clock-reader" if head == "angles" else f"clock-reader-{head}"
         specs.append(ModelSpec(
             key, "clock", head_label, local=(key, "clock-reader-angles") if head == "angles" else (key,),
-            how="accelerate launch scripts/train_clock.py" + ("" if head == "angles" else
-                                                              f" --head {head} --output_dir outputs/{key}"),
+            how="accelerate launch scripts/train_clock.py" + (
+                "" if head == "angles" else f" --model reader --head {head} --output_dir outputs/{key}"),
             head=head,
         ))
     specs.append(ModelSpec("cat-gan", "gan", "GAN", local=("cat-gan", "gan-cpu", "gan"),
@@ -189,17 +200,52 @@ FAMILY_CLASSES = {
     "gan": ("tinyvision.models.modeling_gan", "GANModel"),
     "vae": ("tinyvision.models.modeling_vae", "VAEModel"),
 }
+# Other classes a family's slot may hold, told apart by config.json's model_type: any clock slot may hold the
+# two-stage photo reader (it finds the dial in a whole photo, then reads it).
+FAMILY_VARIANTS = {
+    "clock": (("tinyvision.models.modeling_clock_photo", "ClockPhotoReader"),),
+}
+PHOTO_READER_TYPE = "tinyvision_clock_photo"
+PHOTO_LABEL = "photo reader (finds the dial)"
 
 
-def family_class(family: str):
-    """The model class of ``family``; ImportError when this tinyvision does not have it."""
+def _import_class(module_name: str, class_name: str):
     import importlib
 
-    module_name, class_name = FAMILY_CLASSES[family]
     try:
         return getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
         raise ImportError(f"this tinyvision ({tinyvision.__version__}) has no {class_name}") from error
+
+
+def family_class(family: str):
+    """The model class of ``family``; ImportError when this tinyvision does not have it."""
+    return _import_class(*FAMILY_CLASSES[family])
+
+
+def family_classes(family: str) -> dict:
+    """``model_type`` → model class for every class a slot of ``family`` may hold (variants this tinyvision
+    lacks are left out; ImportError when it lacks the family's own class)."""
+    classes = {}
+    for module_name, class_name in (FAMILY_CLASSES[family], *FAMILY_VARIANTS.get(family, ())):
+        try:
+            model_class = _import_class(module_name, class_name)
+        except ImportError:
+            if (module_name, class_name) == FAMILY_CLASSES[family]:
+                raise
+            continue
+        classes[model_class.config_class.model_type] = model_class
+    return classes
+
+
+def is_photo_reader(model) -> bool:
+    """Whether a clock model is the two-stage photo reader (it locates the dial itself)."""
+    return getattr(model.config, "model_type", None) == PHOTO_READER_TYPE
+
+
+def reader_head(model) -> str:
+    """The head a clock model reads with (the photo reader's is its reader stage's)."""
+    return model.config.reader_config.head if is_photo_reader(model) else model.config.head
 
 
 def _load_one(spec: ModelSpec, source: str, offline: bool):
@@ -213,12 +259,11 @@ def _load_one(spec: ModelSpec, source: str, offline: bool):
         classifier = pipeline("image-classification", model=source, device="cpu", **kwargs)
         classifier.model.eval()
         return classifier, None
-    model_class = family_class(spec.family)
-    expected = model_class.config_class.model_type
+    classes = family_classes(spec.family)
     model_type = AutoConfig.from_pretrained(source, **kwargs).model_type
-    if model_type != expected:
-        raise ValueError(f"{source} holds a {model_type!r} model, not a {expected!r} one")
-    model = model_class.from_pretrained(source, **hub).eval()
+    if model_type not in classes:
+        raise ValueError(f"{source} holds a {model_type!r} model, not a {' or '.join(map(repr, classes))} one")
+    model = classes[model_type].from_pretrained(source, **hub).eval()
     processor = AutoImageProcessor.from_pretrained(source, **kwargs) if spec.family == "clock" else None
     return model, processor
 
@@ -242,8 +287,11 @@ def load_models(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tr
             except Exception as error:  # noqa: BLE001 - any failure means "not available", with the reason
                 first_line = (str(error).splitlines() or [""])[0][:200]
                 errors.append(f"{source}: {type(error).__name__}: {first_line}")
-        if entry.ok and spec.family == "clock" and entry.model.config.head != spec.head:
-            entry.label = f"{spec.key} ({entry.model.config.head} head)"
+        if entry.ok and spec.family == "clock":
+            if is_photo_reader(entry.model):  # the recommended slot's photo reader, or one put in another slot
+                entry.label = PHOTO_LABEL if spec.head == reader_head(entry.model) else f"{spec.key} ({PHOTO_LABEL})"
+            elif entry.model.config.head != spec.head:
+                entry.label = f"{spec.key} ({entry.model.config.head} head)"
         if not entry.ok:
             entry.error = "; ".join(errors) if errors else "no local folder found and the Hub is off"
             logger.info("model %s not loaded: %s", spec.key, entry.error)
@@ -306,6 +354,19 @@ def _friendly_preprocess(image_component: gr.Image):
     return image_component
 
 
+def _accept_aliases(dropdown: gr.Dropdown, aliases: Mapping[str, str]) -> gr.Dropdown:
+    """Let ``dropdown`` take the older names in ``aliases`` (API callers) for the choices they stand for."""
+    preprocess = dropdown.preprocess
+
+    def aliased(payload):
+        if isinstance(payload, str) and payload in aliases:
+            payload = aliases[payload]
+        return preprocess(payload)
+
+    dropdown.preprocess = aliased
+    return dropdown
+
+
 def SafeImage(**kwargs) -> gr.Image:  # noqa: N802 - used like a component class
     """A ``gr.Image`` input whose bad uploads end in a friendly message (see :func:`_friendly_preprocess`).
 
@@ -325,6 +386,12 @@ def open_image(path) -> Image.Image:
     RGBA / LA / P (composited on white), 16-bit and float grayscale (rescaled), CMYK, EXIF rotation and
     animations (first frame).
     """
+    return open_image_sized(path)[0]
+
+
+def open_image_sized(path) -> tuple[Image.Image, tuple[int, int]]:
+    """:func:`open_image` and the (width, height) of the picture as uploaded (upright, full size), for answers
+    in the uploaded image's pixels although the image is decoded or downsized to at most WORK_SIDE."""
     if path is None:
         raise gr.Error("Please upload an image first.")
     try:
@@ -344,6 +411,8 @@ def open_image(path) -> Image.Image:
         if image.format == "JPEG":
             image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # decode a big JPEG at 1/2, 1/4 or 1/8 scale
         image.load()
+        turned = image.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF orientations that swap width and height
+        original_size = (height, width) if turned else (width, height)
         image = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         raise gr.Error(DAMAGED) from None
@@ -352,7 +421,7 @@ def open_image(path) -> Image.Image:
     image = convert_mode(image, 1 if grayscale else 3)
     if max(image.size) > WORK_SIDE:
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return image
+    return image, original_size
 
 
 def _palette_is_gray(image: Image.Image) -> bool:
@@ -379,17 +448,19 @@ _output_lock = threading.Lock()
 _output_count = 0
 
 
-def as_file(image: Image.Image) -> str:
+def as_file(image: Image.Image, compress_level: int = 6) -> str:
     """Save ``image`` as a PNG named by its content, atomically, and return the path.
 
     Gradio writes PIL outputs into its cache in place (truncate, then write) at a path named by the
     content, so two requests with the same output at once (say, many users rendering the default clock)
     can hand out a half-written file. Returning a finished file instead makes gradio copy it with an
     atomic rename. PNG, not gradio's default lossy WebP: clocks and cats are read back pixel for pixel.
+    ``compress_level=1`` for photos: a 640 × 480 photo compresses 4 times faster (about 25 ms instead of 100 on
+    this CPU) into a file less than a tenth larger.
     """
     global _output_count
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=compress_level)
     data = buffer.getvalue()
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUTPUT_DIR / f"{hashlib.sha256(data).hexdigest()[:32]}.png"
@@ -533,6 +604,64 @@ def draw_reading(image: Image.Image, reading: dict, head: str, dial_rotation: fl
     return Image.alpha_composite(canvas, overlay).convert("RGB"), note
 
 
+def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None) -> dict:
+    """The photo reader on ``image``: one preprocessing pass (the letterbox), one forward, and the dial mapped
+    back to the picture as uploaded (``original_size``; default ``image.size``) with the pipeline's own
+    :func:`dial_in_original`.
+
+    Returns the ``clock-reading`` pipeline's answer (``hour``, ``minute``, ``time``, ``confidence``, ``found``,
+    ``box``, ``dial``, ``hands``) with the ``box`` clipped to the image, plus ``threshold`` (the model's
+    ``detection_threshold``) and ``image_size`` (the frame of every coordinate: the uploaded picture's pixels).
+    """
+    width, height = image.size
+    original_width, original_height = original_size or image.size
+    inputs = entry.processor(image, return_tensors="pt")
+    with torch.inference_mode():
+        output = entry.model(pixel_values=inputs["pixel_values"])
+    scale_x, scale_y, offset_x, offset_y = entry.processor.placement(width, height)
+    # the model saw the working copy (at most WORK_SIDE); answer in the uploaded picture's pixels
+    placement = (scale_x * width / original_width, scale_y * height / original_height, offset_x, offset_y)
+    threshold = float(entry.model.config.detection_threshold)
+    dial = dial_in_original({"placement": placement, "dial_center": output.dial_center,
+                             "dial_shape": output.dial_shape, "hand_angles": output.hand_angles,
+                             "confidence": output.confidence}, threshold)
+    bounds = {"x": original_width, "y": original_height}  # the box: the part of the dial inside the picture
+    dial["box"] = {key: round(min(max(value, 0.0), bounds[key[0]]), 1) for key, value in dial["box"].items()}
+    dial["dial"] = {"center": [round(v, 1) for v in dial["dial"]["center"]],
+                    "axes": [round(v, 1) for v in dial["dial"]["axes"]], "angle": round(dial["dial"]["angle"], 1)}
+    dial["hands"] = {key: round(value, 1) for key, value in dial["hands"].items()}
+    hour, minute = int(output.hour[0]), int(output.minute[0])
+    return {"hour": hour, "minute": minute, "time": f"{hour}:{minute:02d}", **dial, "threshold": threshold,
+            "image_size": [original_width, original_height]}
+
+
+def read_any(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None) -> dict:
+    """Either reader on ``image``; every reading has ``found`` (the single-stage readers always answer)."""
+    if is_photo_reader(entry.model):
+        return read_photo(entry, image, original_size)
+    return {**read_with(entry, image), "found": True}
+
+
+def display_copy(image: Image.Image) -> Image.Image:
+    """``image`` in RGB with its longer side at most DISPLAY_SIDE (and at least 320: small ones are enlarged)."""
+    side = max(image.size)
+    scale = DISPLAY_SIDE / side if side > DISPLAY_SIDE else max(1.0, 320 / side)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    image = image.convert("RGB")
+    if size == image.size:
+        return image
+    if scale < 1:  # fast and clean: reduce by whole factors first, then resample
+        return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def draw_photo_reading(image: Image.Image, reading: dict) -> Image.Image:
+    """The photo (downscaled for display) with, when a clock was found, the dial's ellipse and box (green), the
+    predicted hour and minute hands from the dial's centre (red) and a blue dot at 12 o'clock
+    (:func:`tinyvision.clock_overlay.draw_clock_reading`); without a clock, the photo alone."""
+    return draw_clock_reading(display_copy(image), reading, original_size=reading["image_size"])
+
+
 # ---------------------------------------------------------------------------------- task: generate
 def _pil_list(images) -> list[Image.Image]:
     if isinstance(images, Image.Image):
@@ -581,6 +710,19 @@ THEME = gr.themes.Soft(
     font=["ui-sans-serif", "system-ui", "sans-serif"],  # no web fonts: the demo works on a closed network
     font_mono=["ui-monospace", "Consolas", "monospace"],
 )
+CLOCK_TAB_TEXT = (
+    "**Photos work now**: upload a photo of an analog clock, paste one or take one with your webcam, then press "
+    "**Read the time**. The photo reader first finds the dial (drawn in green), then reads it (the hands in red, "
+    "12 o'clock as a blue dot); when it finds no clock it says so instead of making up a time. No photo at hand? "
+    "Set a time and a style and **Make a clock**, tick *Photo-like scene* to hide it in a room, and the reader "
+    "tells the time at once.")
+CLOCK_TAB_TEXT_NO_PHOTO = (
+    "Set a time and a style, **Make a clock**, and the reader tells the time; or upload, paste or take a photo of "
+    "an analog clock and press **Read the time**. The readers loaded here expect the clock to fill the picture, "
+    "centred (crop your photo so); the photo reader, which finds the dial in a whole photo, is not loaded "
+    "(`accelerate launch scripts/train_clock.py` trains it).")
+# The webcam's resolution (a PNG of this is well under the upload limit) and, on phones, the back camera.
+WEBCAM = {"video": {"width": {"ideal": 1280}, "height": {"ideal": 960}, "facingMode": {"ideal": "environment"}}}
 INTRO = """# tinyvision
 Small vision models from the [tinyvision](https://huggingface.co/tinyvision) library, running on CPU:
 **classify** Fashion-MNIST and CIFAR-10 images, **tell the time** on analog clocks in any orientation, and
@@ -598,11 +740,20 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
     generators = {**registry.family("gan"), **registry.family("vae")}
     vaes = registry.family("vae")
     limits = {"concurrency_limit": concurrency, "concurrency_id": "inference"}
+    # Older names of the clock readers still select them (API callers): a slot's own label (say, "angles
+    # (recommended)" for the slot that now holds the photo reader) and its key ("clock-reader").
+    clock_aliases = {}
+    for entry in clocks.values():
+        for alias in (entry.spec.label, entry.spec.key):
+            if alias not in clocks:
+                clock_aliases.setdefault(alias, entry.label)
 
     # -------------------------------------------------------------- handlers (closures over the registry)
     def _pick(family: dict[str, LoadedModel], name, what: str) -> LoadedModel:
         if name in family:
             return family[name]
+        if family is clocks and clock_aliases.get(name) in family:
+            return family[clock_aliases[name]]
         raise gr.Error(f"Unknown {what} {name!r}; choose one of: {', '.join(family)}.")
 
     def classify(model_name, image, invert=False):
@@ -618,7 +769,7 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
             raise gr.Error("Draw something on the sketchpad first.")
         return top5(entry, sketch_to_image(sketch, entry.model.model.config.num_channels))
 
-    def render_clock(hour, minute, rotation, style_seed):
+    def render_clock(hour, minute, rotation, style_seed, scene=False):
         hour = _int(hour, "hour", 0, 12)
         minute = _int(minute, "minute", 0, 59)
         seed = _int(style_seed, "style seed", 0, MAX_SEED)
@@ -628,6 +779,15 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
             raise gr.Error(f"rotation must be a number of degrees, got {rotation!r}.") from None
         if not math.isfinite(rotation):
             raise gr.Error("rotation must be a finite number of degrees.")
+        if scene:
+            if render_clock_scene is None:
+                raise gr.Error("This tinyvision cannot render photo-like scenes (tinyvision.data.clock_scenes).")
+            # A room-like photo with the clock somewhere in it, turned and tilted as the seed has it (the
+            # rotation slider is for the drawn clocks).
+            image, labels = render_clock_scene(hour, minute, width=SCENE_SIZE[0], height=SCENE_SIZE[1], seed=seed,
+                                               orientation="world")
+            return (as_file(image, compress_level=1), display_time(hour, minute),
+                    round(float(labels["dial_rotation"]), 2))
         # The seed picks the look; the slider sets the rotation; the dial sits in the middle of the image,
         # where the overlay of the reading puts the centre of the hands.
         style = dataclasses.replace(sample_style(np.random.default_rng(seed)), rotation=rotation % 360,
@@ -637,26 +797,51 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
 
     def read_clock(image, reader_name=None, set_time="", dial_rotation=None, compare=False):
         entry = _pick(clocks, reader_name or next(iter(clocks)), "clock reader")
-        picture = open_image(image)
+        picture, original_size = open_image_sized(image)
         truth = parse_time(set_time)
-        reading = read_with(entry, picture)
-        overlay, note = draw_reading(picture, reading, entry.model.config.head, dial_rotation)
-        result = {key: reading[key] for key in ("hour", "minute", "time")}
-        result["reader"] = entry.label
-        headline = f"### The clock reads **{display_time(reading['hour'], reading['minute'])}**"
-        if truth is not None:
-            error = int(common_sense_error(reading["hour"], reading["minute"], *truth))
-            result["set_time"], result["error_minutes"] = f"{truth[0]}:{truth[1]:02d}", error
-            headline += f" · set to {display_time(*truth)} · common-sense error **{error} min**"
-        headline += f"\n\nReader: {entry.label}. Overlay: predicted hands in red; blue dot: {note}."
+        reading = read_any(entry, picture, original_size)
+        photo = is_photo_reader(entry.model)
+        if not reading["found"]:
+            # No clock: say so, and give no time (the raw guess stays in the JSON, named as such).
+            result = {"found": False, "confidence": reading["confidence"], "threshold": reading["threshold"],
+                      "guess": {key: reading[key] for key in ("hour", "minute", "time", "box", "dial", "hands")},
+                      "image_size": reading["image_size"], "reader": entry.label}
+            headline = (f"### No clock found (confidence {reading['confidence']:.2f}, below the reader's threshold "
+                        f"of {reading['threshold']:.4g})\n\nThe {entry.label} sees no analog clock in this picture, "
+                        "so it gives no time. Try a photo in which the clock's face is larger, sharper or less "
+                        "tilted.")
+            if truth is not None:
+                result["set_time"] = f"{truth[0]}:{truth[1]:02d}"
+            overlay = draw_photo_reading(picture, reading)
+        else:
+            result = {key: reading[key] for key in ("hour", "minute", "time")}
+            if photo:
+                result.update({key: reading[key] for key in ("confidence", "found", "box", "dial", "hands",
+                                                             "image_size")})
+            result["reader"] = entry.label
+            headline = f"### The clock reads **{display_time(reading['hour'], reading['minute'])}**"
+            if truth is not None:
+                error = int(common_sense_error(reading["hour"], reading["minute"], *truth))
+                result["set_time"], result["error_minutes"] = f"{truth[0]}:{truth[1]:02d}", error
+                headline += f" · set to {display_time(*truth)} · common-sense error **{error} min**"
+            if photo:
+                overlay = draw_photo_reading(picture, reading)
+                headline += (f"\n\nReader: {entry.label}, clock found with confidence {reading['confidence']:.2f}. "
+                             "Overlay: the dial it found (green), the predicted hands (red), blue dot: 12 o'clock as "
+                             "the reader located it.")
+            else:
+                overlay, note = draw_reading(picture, reading, entry.model.config.head, dial_rotation)
+                headline += f"\n\nReader: {entry.label}. Overlay: predicted hands in red; blue dot: {note}."
         rows = []
         for other in (clocks.values() if compare else [entry]):
-            other_reading = reading if other is entry else read_with(other, picture)
+            other_reading = reading if other is entry else read_any(other, picture, original_size)
+            found = other_reading["found"]
             error = (int(common_sense_error(other_reading["hour"], other_reading["minute"], *truth))
-                     if truth is not None else None)
-            rows.append([other.label, other.model.config.head,
-                         display_time(other_reading["hour"], other_reading["minute"]), error])
-        return headline, result, as_file(overlay), rows
+                     if truth is not None and found else None)
+            rows.append([other.label, reader_head(other.model),
+                         display_time(other_reading["hour"], other_reading["minute"]) if found else "no clock found",
+                         error])
+        return headline, result, as_file(overlay, compress_level=1 if photo else 6), rows
 
     def generate(model_name, seed, count):
         entry = _pick(generators, model_name, "generator")
@@ -733,31 +918,39 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
 
             # ------------------------------------------------------------------------ Tell the time
             with gr.Tab("Tell the time", id="clock"):
-                gr.Markdown("Set a time and a style, **Make a clock**, and the reader tells the time; or upload a "
-                            "photo or drawing of an analog clock and press **Read the time**.")
+                photo_readers = [name for name, e in clocks.items() if is_photo_reader(e.model)]
+                gr.Markdown(CLOCK_TAB_TEXT if photo_readers or not clocks else CLOCK_TAB_TEXT_NO_PHOTO)
                 with gr.Row():
                     with gr.Column():
                         hour = gr.Slider(1, 12, value=4, step=1, label="Hour")
                         minute = gr.Slider(0, 59, value=20, step=1, label="Minute")
-                        rotation = gr.Slider(-180, 180, value=30, step=1, label="Rotation of the dial (degrees)")
+                        rotation = gr.Slider(-180, 180, value=30, step=1, label="Rotation of the dial (degrees)",
+                                             info="Drawn clocks; a photo-like scene turns and tilts its own dial.")
                         style_seed = gr.Number(3, precision=0, minimum=0, maximum=MAX_SEED, label="Style seed")
+                        scene = gr.Checkbox(False, label=f"Photo-like scene ({SCENE_SIZE[0]} × {SCENE_SIZE[1]}: a "
+                                                         "room with the clock somewhere in it)",
+                                            visible=render_clock_scene is not None, elem_id="scene-checkbox")
                         make_button = gr.Button("Make a clock" + (" and read it" if clocks else ""),
                                                 variant="primary", elem_id="make-clock-button")
                     with gr.Column():
-                        clock_image = SafeImage(type="filepath", label="Clock", sources=["upload", "clipboard"],
-                                                height=300, format="png", elem_id="clock-image")
+                        # Webcam: not mirrored (a mirrored clock reads another time); the back camera on phones.
+                        clock_image = SafeImage(type="filepath", label="Clock (upload, paste or take a photo)",
+                                                sources=["upload", "clipboard", "webcam"], height=300, format="png",
+                                                webcam_options=gr.WebcamOptions(mirror=False, constraints=WEBCAM),
+                                                elem_id="clock-image")
                         with gr.Row():
                             set_time = gr.Textbox("", label="Set time (for the error; blank if unknown)",
                                                   elem_id="set-time")
                             dial_rotation = gr.Number(None, label="Dial rotation (°)", visible=False)
-                render_event = make_button.click(render_clock, [hour, minute, rotation, style_seed],
+                render_event = make_button.click(render_clock, [hour, minute, rotation, style_seed, scene],
                                                  [clock_image, set_time, dial_rotation], api_name="render_clock",
                                                  **limits)
                 if not clocks:
                     gr.Markdown(missing_message(registry, "clock", "clock reader"))
                 else:
                     with gr.Row():
-                        reader_choice = gr.Dropdown(list(clocks), value=next(iter(clocks)), label="Reader")
+                        reader_choice = _accept_aliases(
+                            gr.Dropdown(list(clocks), value=next(iter(clocks)), label="Reader"), clock_aliases)
                         compare = gr.Checkbox(False, label="Compare every available head")
                         read_button = gr.Button("Read the time", variant="primary", elem_id="read-clock-button")
                     headline = gr.Markdown(label="Headline", elem_id="clock-headline")
@@ -773,8 +966,9 @@ def build_demo(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tru
                     read_outputs = [headline, reading, overlay, heads]
                     read_button.click(read_clock, read_inputs, read_outputs, api_name="read_clock", **limits)
                     render_event.success(read_clock, read_inputs, read_outputs, api_visibility="private", **limits)
-                    clock_image.upload(lambda: ("", None), None, [set_time, dial_rotation], queue=False,
-                                       api_visibility="private")
+                    # a picture of the visitor's own (upload, paste, webcam): its time is unknown
+                    clock_image.input(lambda: ("", None), None, [set_time, dial_rotation], queue=False,
+                                      api_visibility="private")
                     note = _missing_note(registry, "clock")
                     if note:
                         with gr.Accordion("More readers", open=False):

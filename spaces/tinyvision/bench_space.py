@@ -76,10 +76,16 @@ def calls_for(client, workdir: Path, cat_image: Path | None) -> dict[str, tuple]
         calls["classify_sketch"] = ("/classify_sketch", (model, {"background": None, "layers": [],
                                                                  "composite": handle_file(str(sketch))}))
     calls["render_clock"] = ("/render_clock", (4, 20, 30, 7))
+    scenes = any(item["parameter_name"] == "scene" for item in api["/render_clock"]["parameters"])
+    if scenes:  # a photo-like 640 × 480 scene with a clock in it
+        calls["render_clock (scene)"] = ("/render_clock", (4, 20, 30, 7, True))
     if "/read_clock" in api:
         clock = client.predict(4, 20, 30, 7, api_name="/render_clock")[0]
         readers = choices("/read_clock", "reader_name")
         calls["read_clock"] = ("/read_clock", (handle_file(clock), readers[0], "4:20", None, False))
+        if scenes:
+            scene = client.predict(4, 20, 30, 7, True, api_name="/render_clock")[0]
+            calls["read_clock (scene)"] = ("/read_clock", (handle_file(scene), readers[0], "4:20", None, False))
         if len(readers) > 1:
             calls[f"read_clock (all {len(readers)} heads)"] = ("/read_clock", (handle_file(clock), readers[0],
                                                                               "4:20", None, True))

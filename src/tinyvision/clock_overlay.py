@@ -1,10 +1,11 @@
 """Draw what a photo clock reader saw on the photo: the dial it found, its box, the hands it read, 12 o'clock.
 
-``draw_clock_reading(image, reading)`` takes a reading of the ``clock-reading`` pipeline for a photo reader
-(``box``, ``dial``, ``hands``, ``found``; see ``tinyvision.models.pipeline_clock``) in the image's own pixels
-and returns an RGB copy with the overlay: the dial's ellipse and box in green, the hour and minute hands in red
-from the dial's centre (0.5 and 0.8 of its radius, along the read directions), a blue dot at 12 o'clock. When
-the reader found no clock, only a dashed grey box where it looked is drawn. Used by the Space and by
+``draw_clock_reading(canvas, reading, original_size=None)`` takes a reading of the ``clock-reading`` pipeline
+for a photo reader (``found``, ``box``, ``dial``, ``hands``; see ``tinyvision.models.pipeline_clock``) in the
+pixels of the original photo and returns an RGB copy of ``canvas`` (the photo, or a resized copy of it whose
+original size is ``original_size``) with the overlay: the dial's ellipse and box in green, the hour and minute
+hands in red from the dial's centre (0.5 and 0.8 of the dial's radius in their direction), a blue dot at 12
+o'clock. When the reader found no clock, the canvas comes back as it is. Used by the Space and by
 ``benchmarks/clock_photos.py``.
 """
 
@@ -12,63 +13,60 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PIL import Image, ImageDraw
 
-GREEN, RED, BLUE, GREY = (40, 220, 60), (235, 40, 40), (40, 110, 240), (160, 160, 160)
+GREEN, RED, BLUE = (40, 200, 70, 230), (230, 30, 30, 220), (30, 90, 230, 235)
 
 
-def _ellipse_points(center, axes, angle_degrees: float, n: int = 72) -> list[tuple[float, float]]:
-    cx, cy = center
-    a, b = axes
-    c, s = math.cos(math.radians(angle_degrees)), math.sin(math.radians(angle_degrees))
-    points = []
-    for k in range(n):
-        t = 2 * math.pi * k / n
-        x, y = a * math.cos(t), b * math.sin(t)
-        points.append((cx + c * x - s * y, cy + s * x + c * y))
-    return points
+def _direction(angle: float) -> tuple[float, float]:
+    """Unit vector (x right, y down) of a direction in degrees clockwise from up."""
+    radians = math.radians(angle)
+    return math.sin(radians), -math.cos(radians)
 
 
-def _ray(center, direction_degrees: float, length: float) -> tuple[float, float]:
-    radians = math.radians(direction_degrees)
-    return center[0] + length * math.sin(radians), center[1] - length * math.cos(radians)
-
-
-def draw_clock_reading(image: Image.Image, reading: dict, *, max_side: int | None = None) -> Image.Image:
-    """``image`` with the reader's dial, box and hands drawn on it (see the module docstring).
-
-    ``max_side`` shrinks (never enlarges) the result so that its longer side is at most that many pixels.
-    """
-    canvas = image.convert("RGB")
-    scale = 1.0
-    if max_side is not None and max(canvas.size) > max_side:
-        scale = max_side / max(canvas.size)
-        canvas = canvas.resize((max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale))),
-                               Image.Resampling.BILINEAR)
-    draw = ImageDraw.Draw(canvas)
-    line = max(2, round(max(canvas.size) / 250))
-    box = [reading["box"][key] * scale for key in ("xmin", "ymin", "xmax", "ymax")]
+def draw_clock_reading(canvas: Image.Image, reading: dict, original_size: tuple[int, int] | None = None
+                       ) -> Image.Image:
+    """``canvas`` with the reader's dial, box and hands drawn on it (see the module docstring)."""
+    canvas = canvas.convert("RGB")
     if not reading.get("found", True):
-        for k in range(0, 4):
-            x0, y0, x1, y1 = box
-            edges = [((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))]
-            (sx, sy), (ex, ey) = edges[k]
-            for t in range(0, 10, 2):  # dashes
-                draw.line([(sx + (ex - sx) * t / 10, sy + (ey - sy) * t / 10),
-                           (sx + (ex - sx) * (t + 1) / 10, sy + (ey - sy) * (t + 1) / 10)], fill=GREY, width=line)
         return canvas
-    dial = reading["dial"]
-    center = (dial["center"][0] * scale, dial["center"][1] * scale)
-    axes = (dial["axes"][0] * scale, dial["axes"][1] * scale)
-    draw.rectangle(box, outline=GREEN, width=max(1, line // 2))
-    draw.polygon(_ellipse_points(center, axes, dial["angle"]), outline=GREEN, width=line)
-    radius = math.sqrt(axes[0] * axes[1])
-    hands = reading["hands"]
-    draw.line([center, _ray(center, hands["hour"], 0.5 * radius)], fill=RED, width=round(line * 2.2))
-    draw.line([center, _ray(center, hands["minute"], 0.8 * radius)], fill=RED, width=line + 1)
-    mx, my = _ray(center, hands["twelve"], 0.9 * radius)
-    dot = line * 2.2
+    original_width, original_height = original_size or canvas.size
+    fx, fy = canvas.width / original_width, canvas.height / original_height  # photo pixels → canvas
+
+    def show(x: float, y: float) -> tuple[float, float]:
+        return x * fx, y * fy
+
+    (cx, cy), (a, b), angle = reading["dial"]["center"], reading["dial"]["axes"], math.radians(reading["dial"]["angle"])
+    major, minor = (math.cos(angle), math.sin(angle)), (-math.sin(angle), math.cos(angle))
+
+    def reach(direction: float) -> float:
+        """The dial's radius (photo pixels) in an image direction (degrees clockwise from up)."""
+        dx, dy = _direction(direction)
+        along, across = dx * major[0] + dy * major[1], dx * minor[0] + dy * minor[1]
+        return 1.0 / math.sqrt((along / max(a, 1e-6)) ** 2 + (across / max(b, 1e-6)) ** 2)
+
+    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    radius = math.sqrt(a * b) * (fx + fy) / 2  # on the canvas
+    width = max(2, round(min(radius / 18, 8)))
+    rim = [show(cx + a * math.cos(t) * major[0] + b * math.sin(t) * minor[0],
+                cy + a * math.cos(t) * major[1] + b * math.sin(t) * minor[1])
+           for t in np.linspace(0, 2 * math.pi, 97)]
+    draw.line(rim, fill=GREEN, width=width, joint="curve")
+    box = reading["box"]
+    draw.rectangle([show(box["xmin"], box["ymin"]), show(box["xmax"], box["ymax"])], outline=GREEN,
+                   width=max(1, width // 2))
+    centre = show(cx, cy)
+    for key, length, thickness in (("hour", 0.5, round(width * 1.7)), ("minute", 0.8, width)):
+        direction = reading["hands"][key]
+        dx, dy = _direction(direction)
+        distance = length * reach(direction)
+        draw.line([centre, show(cx + dx * distance, cy + dy * distance)], fill=RED, width=thickness)
+    twelve = reading["hands"]["twelve"]
+    dx, dy = _direction(twelve)
+    mx, my = show(cx + dx * 0.9 * reach(twelve), cy + dy * 0.9 * reach(twelve))
+    dot = width * 1.6
     draw.ellipse([mx - dot, my - dot, mx + dot, my + dot], fill=BLUE)
-    draw.ellipse([center[0] - line * 1.5, center[1] - line * 1.5, center[0] + line * 1.5, center[1] + line * 1.5],
-                 fill=RED)
-    return canvas
+    draw.ellipse([centre[0] - width, centre[1] - width, centre[0] + width, centre[1] + width], fill=RED)
+    return Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")

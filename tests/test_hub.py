@@ -92,6 +92,26 @@ def clock_run(tmp_path_factory):
     return out
 
 
+# The two-stage photo reader, as small as it goes: 64x64 scenes, a 32x32 detector, a 32x32 polar reader.
+PHOTO_OVERRIDES = {"detector_size": 32, "detector_channels": [4, 4, 8, 8], "detector_head_channels": 8,
+                   "reader": {"image_size": 32, "num_channels": 1, "head": "angles", "angle_channels": True,
+                              "polar_rows": 8, "polar_cols": 32, "conv_filters": [4, 8], "conv_kernel_sizes": [3, 3],
+                              "conv_strides": [1, 1], "pool_after": [False, False], "fc_hidden_sizes": [8]}}
+
+
+@pytest.fixture(scope="module")
+def clock_photo_run(tmp_path_factory):
+    from tinyvision.tasks.clock import ClockArguments, train_clock
+
+    out = tmp_path_factory.mktemp("runs") / "clock-photo"
+    # A quarter of the scenes without a clock, so that every split has some (false-alarm rate, calibration).
+    train_clock(ClockArguments(model="photo", image_size=64, num_train_examples=48, num_eval_examples=16,
+                               num_test_examples=16, backgrounds="none", empty_fraction=0.25, num_proc=1,
+                               config_overrides=json.dumps(PHOTO_OVERRIDES)),
+                _tiny_args(out, num_train_epochs=1))
+    return out
+
+
 def _generative_run(tmp_path_factory, kind):
     generative = pytest.importorskip("tinyvision.tasks.generative")
     from tinyvision.data import load_cats
@@ -130,7 +150,8 @@ def vae_run(tmp_path_factory):
     return _generative_run(tmp_path_factory, "vae")
 
 
-FAMILY_RUNS = {"classifier": "classifier_run", "clock_reader": "clock_run", "gan": "gan_run", "vae": "vae_run"}
+FAMILY_RUNS = {"classifier": "classifier_run", "clock_reader": "clock_run", "clock_photo_reader": "clock_photo_run",
+               "gan": "gan_run", "vae": "vae_run"}
 
 
 def _expected_results(run_dir: Path) -> dict:
@@ -204,6 +225,61 @@ def test_clock_card_records_the_generator_and_the_limits_of_rendered_clocks(cloc
     assert 'pipeline("clock-reading"' in text and "| test | 16 | 2000000 |" in text
 
 
+def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_path):
+    from tinyvision.data.clock_scenes import SCENE_GENERATOR_VERSION
+
+    text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
+    metrics = json.loads((clock_photo_run / "all_results.json").read_text())
+    run = json.loads((clock_photo_run / "run_config.json").read_text())
+    config = json.loads((clock_photo_run / "config.json").read_text())
+    (tmp_path / "README.md").write_text(text)
+    card = ModelCard.load(tmp_path / "README.md")
+    assert card.data.pipeline_tag == "image-classification" and "clock-detection" in card.data.tags
+    results = {(r.dataset_split, r.metric_type): r for r in card.data.eval_results}
+    for name in ("cse_mean", "cse_median", "cse_p90", "within_1_min", "within_5_min", "hour_accuracy",
+                 "found_rate", "false_alarm_rate", "centre_error_radii"):
+        for prefix, split in hub.SPLITS:
+            result = results[(split, name)]
+            assert result.metric_value == metrics[f"{prefix}_{name}"]  # exact, in model-index
+            assert result.task_type == "clock-reading"
+            assert result.dataset_args["seed"] == run["data_seeds"][split]
+            assert result.dataset_args["scene_generator_version"] == run["scene_generator_version"]
+            # and in the table, as the card rounds it
+            assert f"| {split} | {metrics[f'{prefix}_num_examples']} | {result.metric_name.rsplit(' (', 1)[0]} | " \
+                   f"{hub._num(metrics[f'{prefix}_{name}'])} |" in text
+    assert run["scene_generator_version"] == SCENE_GENERATOR_VERSION
+    assert f"scene generator version {SCENE_GENERATOR_VERSION}" in text and "not** photographs" in text
+    assert "Real photographs differ" in text and "12-hour dial" in text and "One clock per photo" in text
+    # the saved threshold, said to be calibrated on the validation scenes without a clock
+    assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
+    assert f"here **{config['detection_threshold']}** (`config.json`), calibrated" in text
+    # validation's found / false-alarm rates were measured at the threshold before that calibration
+    assert f"the validation rates at {run['model_config']['detection_threshold']}, " in text
+    assert f"{hub._num(100 * metrics['test_found_rate'], 3)}% of the scenes that hold a clock" in text
+    sizes = {"train": run["clock_args"]["num_train_examples"], "validation": metrics["eval_num_examples"],
+             "test": metrics["test_num_examples"]}
+    for split, seed in run["data_seeds"].items():
+        assert f"| {split} | {sizes[split]} | {seed} |" in text
+    assert "letterbox (scale the longer side to 64" in text and "| polar_cols | 32 |" in text
+    assert "procedural textures only" in text and "Objects as Points" in text
+    assert "'confidence'" in text and "'box'" in text and "trust_remote_code=True" in text
+    assert "--model" not in text.split("```bash")[1].split("```")[0]  # photo is train_clock.py's default
+
+
+def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(clock_photo_run, run)
+    run_config = json.loads((run / "run_config.json").read_text())
+    run_config["data_source"] = ("generated clock scenes (data_seed=0, orientation=world, 120 background photos from "
+                                 f"{tmp_path}/data/cifar10, ../shared/data/my_walls, 25% without a clock)")
+    (run / "run_config.json").write_text(json.dumps(run_config))
+    text = hub.render_model_card(run, repo_id="alice/photo")
+    assert str(tmp_path) not in text and "path/to/cifar10" in text and "../shared/data/my_walls" in text
+    assert "crops of 120 photos (CIFAR-10, ../shared/data/my_walls)" in text and "Krizhevsky" in text
+    (tmp_path / "README.md").write_text(text)
+    assert ModelCard.load(tmp_path / "README.md").data.datasets == ["uoft-cs/cifar10"]
+
+
 def test_yaml_values_round_trip_exactly():
     for value in (1e-05, 0.1 + 0.2, 1.5e20, -3e-300, 0.0, 7, True, None, "a: b # c", "naïve \"quoted\"", [1, 2.5]):
         assert yaml.safe_load(f"x: {hub._yaml(value)}")["x"] == value
@@ -212,7 +288,7 @@ def test_yaml_values_round_trip_exactly():
 
 def test_templates_are_found_and_can_be_overridden(tmp_path, monkeypatch):
     folder = hub.find_templates_dir()
-    for name in ("classifier", "clock_reader", "gan", "vae", "clock_dataset"):
+    for name in ("classifier", "clock_reader", "clock_photo_reader", "gan", "vae", "clock_dataset"):
         assert (folder / f"{name}.md.j2").is_file(), name
     shutil.copytree(folder, tmp_path / "cards")
     monkeypatch.setenv(hub.TEMPLATES_ENV, str(tmp_path / "cards"))
@@ -252,6 +328,24 @@ def test_release_is_allow_listed_and_drops_planted_files(classifier_run, tmp_pat
     assert hub.build_release(run, release, overwrite=True) == release.resolve()
     with pytest.raises(hub.ReleaseError, match="outside the run"):
         hub.build_release(run, run / "checkpoint-6")
+
+
+def test_photo_reader_release_ships_the_code_both_stages_need(clock_photo_run, tmp_path):
+    release = hub.build_release(clock_photo_run, tmp_path / "release", repo_id="alice/photo")
+    files = hub.list_folder(release)
+    assert [name for name in files if name.endswith(".py")] == [
+        "configuration_classifier.py", "configuration_clock.py", "configuration_clock_photo.py",
+        "image_processing_tinyvision.py", "layers.py", "modeling_classifier.py", "modeling_clock.py",
+        "modeling_clock_photo.py", "pipeline_clock.py"]
+    assert {"README.md", "config.json", "preprocessor_config.json", "model.safetensors", "all_results.json",
+            "history.json", "figures/training_curves.png"} <= set(files)
+    assert not any("checkpoint" in name or name == "run_config.json" for name in files)
+    photos = torch.randn(2, 1, 64, 64)
+    with torch.no_grad():
+        a = AutoModel.from_pretrained(clock_photo_run).eval()(pixel_values=photos)
+        b = AutoModel.from_pretrained(release).eval()(pixel_values=photos)
+    torch.testing.assert_close(a.logits, b.logits)
+    torch.testing.assert_close(a.confidence, b.confidence)
 
 
 def _png_bytes() -> bytes:
@@ -330,10 +424,11 @@ REMOTE_SCRIPT = textwrap.dedent(
             model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
             out["values"] = model(pixel_values=inputs).logits.tolist()
             out["top"] = pipeline("image-classification", model=folder, trust_remote_code=True)(image)[0]["label"]
-        elif kind == "clock_reader":
+        elif kind in ("clock_reader", "clock_photo_reader"):
             model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
             out["values"] = model(pixel_values=inputs).logits.tolist()
-            out["top"] = pipeline("clock-reading", model=folder, trust_remote_code=True)(image)["time"]
+            out["reading"] = pipeline("clock-reading", model=folder, trust_remote_code=True)(image)
+            out["top"] = out["reading"]["time"]
         else:
             model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
             out["values"] = model.generate(latents=inputs).tolist()
@@ -367,6 +462,9 @@ def test_releases_load_with_trust_remote_code_where_tinyvision_cannot_be_importe
         torch.testing.assert_close(torch.tensor(payload[family]["values"]), values, msg=family)
     labels = json.loads((tmp_path / "classifier" / "config.json").read_text())["id2label"].values()
     assert payload["classifier"]["top"] in labels and ":" in payload["clock_reader"]["top"]
+    reading = payload["clock_photo_reader"]["reading"]  # a photo reading: the time, the confidence and the box
+    assert ":" in reading["time"] and 0.0 <= reading["confidence"] <= 1.0 and isinstance(reading["found"], bool)
+    assert set(reading["box"]) == {"xmin", "ymin", "xmax", "ymax"}
 
 
 # ---------------------------------------------------------------------------------- publish

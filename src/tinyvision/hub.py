@@ -122,6 +122,12 @@ CITATIONS = {
         "Texture Features},\n  author    = {Zhang, Weiwei and Sun, Jian and Tang, Xiaoou},\n"
         "  booktitle = {European Conference on Computer Vision (ECCV)},\n  year      = {2008}\n}",
     ),
+    "zhou2019": (
+        "X. Zhou, D. Wang, P. Krähenbühl. *Objects as Points.* arXiv:1904.07850, 2019 (CenterNet).",
+        "@article{zhou2019objects,\n  title   = {Objects as Points},\n"
+        "  author  = {Zhou, Xingyi and Wang, Dequan and Kr{\\\"a}henb{\\\"u}hl, Philipp},\n"
+        "  journal = {arXiv preprint arXiv:1904.07850},\n  year    = {2019}\n}",
+    ),
     "goodfellow2014": (
         "I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio. "
         "*Generative Adversarial Nets.* NeurIPS 2014.",
@@ -197,6 +203,16 @@ DATASETS = {
 
 
 @dataclass(frozen=True)
+class Generator:
+    """Training data a family's runs render themselves (when no dataset is named): how the card names it."""
+
+    name: str  # on the card
+    type: str  # model-index dataset type
+    version_key: str  # run_config.json key of the generator version the run used
+    version_attr: str  # "module:ATTR" of the installed generator's version (for runs that did not record it)
+
+
+@dataclass(frozen=True)
 class Family:
     """What differs between model families on a card: template, task, metrics and where to train it."""
 
@@ -211,7 +227,17 @@ class Family:
     script: str | None = None
     task_arguments: str | None = None  # "module:Class" of the task's argument dataclass (defaults)
     curve_aliases: dict = field(default_factory=dict)  # history base names drawn in one panel
+    curve_panels: tuple[str, ...] = ()  # which panels to draw, in order (default: the first six found)
+    generator: Generator | None = None  # where the data come from when the run names no dataset
 
+
+# What the two clock families share.
+_CLOCK_ERRORS = (("cse_mean", "Mean common-sense error (minutes)"),
+                 ("cse_median", "Median common-sense error (minutes)"),
+                 ("cse_p90", "90th-percentile common-sense error (minutes)"))
+_CLOCK_TAGS = ("tinyvision", "clock-reading", "tell-the-time", "analog-clock")
+_CLOCK_TRAINING = dict(script="scripts/train_clock.py", task_arguments="tinyvision.tasks.clock:ClockArguments",
+                       curve_aliases={"cse": "cse_mean"})
 
 FAMILIES = {
     "classifier": Family(
@@ -226,13 +252,26 @@ FAMILIES = {
         # image-classification is the nearest Hub task (12 hour classes; the classification head reads 720 / k).
         key="clock_reader", template="clock_reader.md.j2", pipeline_tag="image-classification",
         model_types=("tinyvision_clock",), tasks=("clock-reading",),
-        metrics=(("cse_mean", "Mean common-sense error (minutes)"),
-                 ("cse_median", "Median common-sense error (minutes)"),
-                 ("cse_p90", "90th-percentile common-sense error (minutes)"),
-                 ("hour_accuracy", "Hour accuracy")),
-        tags=("tinyvision", "clock-reading", "tell-the-time", "analog-clock", "custom_code"),
-        citations=("geron2022",), script="scripts/train_clock.py",
-        task_arguments="tinyvision.tasks.clock:ClockArguments", curve_aliases={"cse": "cse_mean"},
+        metrics=(*_CLOCK_ERRORS, ("hour_accuracy", "Hour accuracy")),
+        tags=(*_CLOCK_TAGS, "custom_code"), citations=("geron2022",), **_CLOCK_TRAINING,
+        generator=Generator("generated analog clocks (tinyvision.data.clocks)", "tinyvision-generated-clocks",
+                            "generator_version", "tinyvision.data.clocks:GENERATOR_VERSION"),
+    ),
+    # Listed after clock_reader: a run with task "clock-reading" and an unknown model_type stays a clock_reader.
+    "clock_photo_reader": Family(
+        key="clock_photo_reader", template="clock_photo_reader.md.j2", pipeline_tag="image-classification",
+        model_types=("tinyvision_clock_photo",), tasks=("clock-reading",),
+        metrics=(*_CLOCK_ERRORS, ("within_1_min", "Within 1 minute (fraction)"),
+                 ("within_5_min", "Within 5 minutes (fraction)"), ("hour_accuracy", "Hour accuracy"),
+                 ("found_rate", "Found rate (scenes with a clock)"),
+                 ("false_alarm_rate", "False-alarm rate (scenes without a clock)"),
+                 ("centre_error_radii", "Median dial-centre error (dial radii)")),
+        tags=(*_CLOCK_TAGS, "clock-detection", "custom_code"), citations=("geron2022", "zhou2019"),
+        **_CLOCK_TRAINING,
+        curve_panels=("loss", "cse_mean", "within_5_min", "hour_accuracy", "found_rate", "false_alarm_rate"),
+        generator=Generator("generated clock scenes (tinyvision.data.clock_scenes)",
+                            "tinyvision-generated-clock-scenes", "scene_generator_version",
+                            "tinyvision.data.clock_scenes:SCENE_GENERATOR_VERSION"),
     ),
     "gan": Family(
         key="gan", template="gan.md.j2", pipeline_tag="unconditional-image-generation",
@@ -500,23 +539,28 @@ def _public_path(name: str) -> str:
     return name
 
 
+def _known_dataset(name) -> DatasetSource | None:
+    """The catalogued dataset a Hub id or folder names (by its aliases or the folder's own name)."""
+    normalized = str(name).strip().rstrip("/").lower()
+    last = Path(normalized).name
+    return next((candidate for candidate in DATASETS.values()
+                 if normalized in candidate.aliases or last in candidate.aliases), None)
+
+
+def _public_text(text: str) -> str:
+    """Free text (a run's ``data_source``) with the absolute local paths in it shortened."""
+    return re.sub(r"(?<![\w./~])[/~][^\s,()]*", lambda match: _public_path(match.group()), text)
+
+
 def _dataset_context(family: Family, run: dict, task_args: dict) -> dict:
     run_config = run["run_config"]
     name = task_args.get("dataset_name") or task_args.get("dataset")
-    source = None
-    if name:
-        normalized = str(name).strip().rstrip("/").lower()
-        last = Path(normalized).name
-        for candidate in DATASETS.values():
-            if normalized in candidate.aliases or last in candidate.aliases:
-                source = candidate
-                break
+    source = _known_dataset(name) if name else None
     local = bool(name) and _is_local_path(str(name))
     hub_id = source.hub_id if source else (str(name) if name and not local and _REPO_ID.match(str(name)) else None)
-    generated = family.key == "clock_reader" and not name
+    generated = family.generator is not None and not name
     if generated:
-        display = "generated analog clocks (tinyvision.data.clocks)"
-        type_ = "tinyvision-generated-clocks"
+        display, type_ = family.generator.name, family.generator.type
     elif source:
         display = source.name
         type_ = hub_id or source.key
@@ -534,9 +578,42 @@ def _dataset_context(family: Family, run: dict, task_args: dict) -> dict:
         "license": source.license if source else None,
         "url": source.url if source else (f"https://huggingface.co/datasets/{hub_id}" if hub_id else None),
         "note": source.note if source else "",
-        "data_source": (str(run_config["data_source"]).replace(str(name), _public_path(str(name))) if name
-                        else run_config["data_source"]) if run_config.get("data_source") else None,
+        "data_source": _public_text(str(run_config["data_source"]).replace(str(name), _public_path(str(name))) if name
+                                    else str(run_config["data_source"])) if run_config.get("data_source") else None,
     }
+
+
+def _backgrounds(run_config: dict) -> dict:
+    """The photo collections a scene run drew its backgrounds from, as its ``data_source`` records them
+    (``"... 20000 background photos from A, B, 5% without a clock"``; procedural backgrounds: none)."""
+    found = re.search(r"(\d+) background photos from (.+), [\d.]+% without", str(run_config.get("data_source", "")))
+    if not found:
+        return {"count": 0, "sources": []}
+    sources = []
+    for given in found.group(2).split(", "):
+        known = _known_dataset(given)
+        sources.append({"given": _public_path(given), "name": known.name if known else _public_path(given),
+                        "hub_id": known.hub_id if known else None, "license": known.license if known else None,
+                        "url": known.url if known else None, "citations": known.citations if known else ()})
+    return {"count": int(found.group(1)), "sources": sources}
+
+
+def _detection(run: dict) -> dict | None:
+    """A photo reader's ``detection_threshold``: the saved value, whether training calibrated it (each epoch's
+    ``eval_calibrated_threshold`` becomes the model's threshold, rounded to 4 places) and the threshold in force
+    when the last validation was measured (the one before that epoch's calibration)."""
+    if not isinstance(run["config"].get("detection_threshold"), (int, float)):
+        return None
+    threshold = (run["run_config"].get("model_config") or {}).get("detection_threshold")  # before training
+    last_validation, calibrated = threshold, None
+    for record in run["history"]:
+        last_validation = threshold
+        value = record.get("eval_calibrated_threshold")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            calibrated, threshold = value, round(float(value), 4)
+    value = run["config"]["detection_threshold"]
+    return {"value": value, "calibrated": calibrated is not None and math.isclose(round(calibrated, 4), value),
+            "last_validation": last_validation}
 
 
 def _parameter_counts(run_dir: Path) -> dict[str, int]:
@@ -666,20 +743,31 @@ def _seed_rows(family: Family, task_args: dict, training_args: dict) -> dict:
     return {key: value for key, value in seeds.items() if value is not None}
 
 
-def _clock_generator(run_config: dict, task_args: dict) -> dict:
-    recorded = run_config.get("generator_version") or task_args.get("generator_version")
+def _clock_generator(family: Family, run_config: dict, task_args: dict) -> dict | None:
+    """The version of the generator that rendered the run's data (the installed one if the run did not say)."""
+    if family.generator is None:
+        return None
+    key = family.generator.version_key
+    recorded = run_config.get(key) or task_args.get(key)
     if recorded is not None:
         return {"version": str(recorded), "recorded": True}
+    import importlib
+
+    module, _, attribute = family.generator.version_attr.partition(":")
     try:
-        from .data.clocks import GENERATOR_VERSION
-    except ImportError:  # pragma: no cover
+        return {"version": str(getattr(importlib.import_module(module), attribute)), "recorded": False}
+    except (ImportError, AttributeError):  # pragma: no cover
         return {"version": None, "recorded": False}
-    return {"version": GENERATOR_VERSION, "recorded": False}
 
 
-def _clock_seeds(task_args: dict) -> dict | None:
-    """The generator seed of each split when train_clock rendered the clocks itself."""
-    if task_args.get("dataset_name") or task_args.get("data_seed") is None:
+def _clock_seeds(run_config: dict, task_args: dict) -> dict | None:
+    """The generator seed of each split when train_clock rendered the clocks itself (``data_seeds`` where
+    the run recorded them, else derived from ``data_seed``)."""
+    if task_args.get("dataset_name"):
+        return None
+    if isinstance(run_config.get("data_seeds"), dict):
+        return run_config["data_seeds"]
+    if task_args.get("data_seed") is None:
         return None
     try:
         from .tasks.clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
@@ -707,11 +795,15 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
             f"{sorted(metrics)} but none of {wanted}. Evaluate the model (a test or validation split) first.{hint}"
         )
     dataset = _dataset_context(family, run, task_args)
+    backgrounds = _backgrounds(run_config) if dataset["generated"] else {"count": 0, "sources": []}
     repo_id = repo_id or f"<your-username>/{_safe_name(run['dir'].resolve().name)}"
     id2label = run["config"].get("id2label") or {}
     labels = [id2label[key] for key in sorted(id2label, key=lambda k: int(k))] if family.key == "classifier" else []
-    citation_keys = list(dict.fromkeys(family.citations + (dataset["source"].citations if dataset["source"] else ())))
+    dataset_citations = dataset["source"].citations if dataset["source"] else ()
+    background_citations = tuple(key for source in backgrounds["sources"] for key in source["citations"])
+    citation_keys = list(dict.fromkeys(family.citations + dataset_citations + background_citations))
     parameter_counts = _parameter_counts(run["dir"])
+    reader = run["config"].get("reader")  # the photo reader's second stage
     from . import __version__
 
     return {
@@ -726,6 +818,8 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
         "model_class": (run["config"].get("architectures") or [None])[0],
         "model_type": run["config"].get("model_type"),
         "architecture": _architecture(run["config"]),
+        "reader_architecture": _architecture(reader) if isinstance(reader, dict) else [],
+        "detection": _detection(run),
         "num_parameters": sum(parameter_counts.values()) or None,
         "parameter_counts": parameter_counts,
         "preprocessor": run["preprocessor"],
@@ -743,7 +837,9 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
         "history": run["history"],
         "seeds": _seed_rows(family, task_args, training_args),
         "dataset": dataset,
-        "datasets": [dataset["hub_id"]] if dataset["hub_id"] else [],
+        "datasets": [name for name in dict.fromkeys([dataset["hub_id"], *(b["hub_id"] for b in backgrounds["sources"])])
+                     if name],
+        "backgrounds": backgrounds,
         "metric_types": list(dict.fromkeys(m["type"] for result in results for m in result["metrics"])),
         "compute": {
             "hardware": _describe(run_config.get("hardware") or metrics.get("hardware")),
@@ -756,11 +852,11 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
         },
         "figures": _figures(run),
         "citations": [{"key": key, "text": CITATIONS[key][0], "bibtex": CITATIONS[key][1]} for key in citation_keys],
-        "generator": _clock_generator(run_config, task_args) if family.key == "clock_reader" else None,
+        "generator": _clock_generator(family, run_config, task_args),
         "generator_evaluation": run["generator_evaluation"],
         "generator_baseline": run["generator_baseline"],
         "data": run_config.get("data") or {},
-        "clock_seeds": _clock_seeds(task_args) if family.key == "clock_reader" else None,
+        "clock_seeds": _clock_seeds(run_config, task_args) if dataset["generated"] else None,
         "code_files": [path.name for path in _code_files(run["dir"], run)],
     }
 
@@ -777,27 +873,28 @@ def render_dataset_card(context: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------ figures
-def plot_training_curves(history: list[dict], path, *, aliases: dict | None = None) -> Path:
-    """One panel per measured quantity (train and validation together), x = epoch."""
+def plot_training_curves(history: list[dict], path, *, aliases: dict | None = None, panels=()) -> Path:
+    """One panel per measured quantity (train and validation together), x = epoch: the ``panels`` the
+    history has, in that order, else the first six quantities found."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     aliases = aliases or {}
     skip = {"epoch", "step", "learning_rate", "epoch_time_s", "train_samples_per_second"}
-    panels: dict[str, list[str]] = {}
+    series: dict[str, list[str]] = {}
     for record in history:
         for key, value in record.items():
             if key in skip or key.endswith("num_examples") or not isinstance(value, (int, float)):
                 continue
             prefix, _, base = key.partition("_")
             base = aliases.get(base, base) if prefix in ("train", "eval") else key
-            if key not in panels.setdefault(base, []):
-                panels[base].append(key)
-    names = list(panels)[:6]
+            if key not in series.setdefault(base, []):
+                series[base].append(key)
+    names = [name for name in panels if name in series] or list(series)[:6]
     figure = Figure(figsize=(4.2 * max(len(names), 1), 3.2), dpi=100, layout="constrained")
     axes = figure.subplots(1, max(len(names), 1), squeeze=False)[0]
     for axis, name in zip(axes, names):
-        for key in panels[name]:
+        for key in series[name]:
             points = [(r["epoch"], r[key]) for r in history if isinstance(r.get(key), (int, float))]
             label = {"train": "train", "eval": "validation"}.get(key.partition("_")[0], key)
             axis.plot(*zip(*points), marker="o", markersize=3, label=label)
@@ -903,8 +1000,9 @@ def build_release(run_dir, out_dir, *, repo_id: str | None = None, overwrite: bo
         else:
             shutil.copy2(source, destination)
     if run["history"]:
-        plot_training_curves(run["history"], out_dir / CURVES_FIGURE,
-                             aliases=detect_family(run["config"], run["run_config"]).curve_aliases)
+        family = detect_family(run["config"], run["run_config"])
+        plot_training_curves(run["history"], out_dir / CURVES_FIGURE, aliases=family.curve_aliases,
+                             panels=family.curve_panels)
     (out_dir / "README.md").write_text(card, encoding="utf-8")
     logger.info("release of %s in %s: %d files", run_dir, out_dir, len(list_folder(out_dir)))
     return out_dir

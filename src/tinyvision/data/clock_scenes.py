@@ -41,6 +41,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..models.image_processing_tinyvision import letterbox_geometry
 from .clocks import (
+    _check_time,
     _dial_matrix,
     _hand_outline,
     _image_angle,
@@ -787,15 +788,6 @@ def _camera(rng: np.random.Generator, image: Image.Image, mode: str) -> Image.Im
         image.load()
         image = image.convert(mode)
     return image
-
-
-def _check_time(hour, minute) -> tuple[int, int]:
-    hour, minute = operator.index(hour), operator.index(minute)
-    if not 0 <= hour <= 12:
-        raise ValueError(f"hour must be in 0..12 (12 is read as 0), got {hour}")
-    if not 0 <= minute <= 59:
-        raise ValueError(f"minute must be in 0..59, got {minute}")
-    return hour % 12, minute
 
 
 def _check_orientation(orientation: str) -> str:

@@ -100,7 +100,30 @@ def head_num_outputs(head: str, interval_minutes: int) -> int:
     }[head]
 
 
-class ClockReaderConfig(PretrainedConfig):
+class ClockPipelineConfigMixin:
+    """The ``clock-reading`` custom-pipeline entry of a clock reader's config (every clock reader has one)."""
+
+    @property
+    def custom_pipelines(self) -> dict:
+        """What ``transformers.pipeline`` reads to build a pipeline from the folder's own code.
+
+        Empty where ``clock-reading`` is a registered task (tinyvision imported: the registry's
+        pipeline is used without ``trust_remote_code``); the entry pointing at ``pipeline_clock.py``
+        elsewhere. config.json always carries the entry (see :meth:`to_dict`).
+        """
+        return {} if _pipeline_task_registered() else custom_pipelines_entry()
+
+    @custom_pipelines.setter
+    def custom_pipelines(self, value) -> None:
+        """``Pipeline.save_pretrained`` assigns the registered entry; it is derived, so nothing is kept."""
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        output["custom_pipelines"] = custom_pipelines_entry()
+        return output
+
+
+class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
     r"""The clock reader: the Task 1 CNN adapted to larger inputs, flattened (no global pooling), then a head.
 
     Conv layer i has ``conv_filters[i]`` filters of ``conv_kernel_sizes[i]``² with stride ``conv_strides[i]``
@@ -297,23 +320,3 @@ class ClockReaderConfig(PretrainedConfig):
     def required_columns(self) -> tuple[str, ...]:
         """The batch columns this head trains on."""
         return ANGLE_COLUMNS if self.head == "angles" else ("hour", "minute")
-
-    # --------------------------------------------------------------------- custom pipeline
-    @property
-    def custom_pipelines(self) -> dict:
-        """What ``transformers.pipeline`` reads to build a pipeline from the folder's own code.
-
-        Empty where ``clock-reading`` is a registered task (tinyvision imported: the registry's
-        pipeline is used without ``trust_remote_code``); the entry pointing at ``pipeline_clock.py``
-        elsewhere. config.json always carries the entry (see :meth:`to_dict`).
-        """
-        return {} if _pipeline_task_registered() else custom_pipelines_entry()
-
-    @custom_pipelines.setter
-    def custom_pipelines(self, value) -> None:
-        """``Pipeline.save_pretrained`` assigns the registered entry; it is derived, so nothing is kept."""
-
-    def to_dict(self) -> dict:
-        output = super().to_dict()
-        output["custom_pipelines"] = custom_pipelines_entry()
-        return output

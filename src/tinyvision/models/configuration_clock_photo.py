@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_clock import ClockReaderConfig, custom_pipelines_entry
+from .configuration_clock import ClockPipelineConfigMixin, ClockReaderConfig
 from .layers import check_choice, check_non_negative, check_positive_ints, check_probability
 
 DEFAULT_READER = {
@@ -31,7 +31,7 @@ DEFAULT_READER = {
 }
 
 
-class ClockPhotoReaderConfig(PretrainedConfig):
+class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
     r"""Two-stage clock reader for photographs.
 
     Args:
@@ -128,18 +128,3 @@ class ClockPhotoReaderConfig(PretrainedConfig):
     def grid_size(self) -> int:
         """Cells a side of the detector's output grid (stride 4 of ``detector_size``)."""
         return self.detector_size // 4
-
-    @property
-    def custom_pipelines(self) -> dict:
-        from .configuration_clock import _pipeline_task_registered
-
-        return {} if _pipeline_task_registered() else custom_pipelines_entry()
-
-    @custom_pipelines.setter
-    def custom_pipelines(self, value) -> None:
-        """Derived, never stored (see ``ClockReaderConfig.custom_pipelines``)."""
-
-    def to_dict(self) -> dict:
-        output = super().to_dict()
-        output["custom_pipelines"] = custom_pipelines_entry()
-        return output

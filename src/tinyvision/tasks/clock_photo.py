@@ -30,17 +30,11 @@ from ..models.configuration_clock_photo import DEFAULT_READER
 from ..models.modeling_clock_photo import dial_geometry
 from ..training import Engine, SupervisedStep, TrainingArguments, TrainResult
 from .classification import check_config_fields, parse_config_overrides
+from .clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
+from .clock import TRAINING_DEFAULTS as CLOCK_TRAINING_DEFAULTS
 
-TRAINING_DEFAULTS = {
-    "optimizer": "adamw",
-    "learning_rate": 3e-3,
-    "weight_decay": 1e-4,
-    "lr_scheduler_type": "one_cycle",
-    "warmup_ratio": 0.15,
-    "num_train_epochs": 4,
-    "per_device_train_batch_size": 32,
-    "max_grad_norm": 2.0,
-}
+# The reader's recipe, one epoch more (the scenes are harder than centred clocks).
+TRAINING_DEFAULTS = {**CLOCK_TRAINING_DEFAULTS, "num_train_epochs": 4}
 AUTO_BACKGROUNDS = ("../shared/data/cifar10", "../shared/data/cats_64x64")
 SCENE_COLUMNS = ("hour", "minute", "dial_homography", "has_clock")
 # After every epoch the detection threshold is set so that this share of the validation scenes without a clock
@@ -81,7 +75,6 @@ def generate_scene_split(n: int, *, image_size: int, seed: int, num_proc=None, o
 def load_scene_data(args) -> tuple[TensorDataset, TensorDataset, TensorDataset, str]:
     """Train / validation / test scenes for ``args`` (a ``ClockArguments`` with ``model='photo'``)."""
     from ..data.clock_scenes import load_background_pool
-    from .clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
     sources = background_sources(args.backgrounds)
     pool = load_background_pool(sources) if sources else None
@@ -218,8 +211,8 @@ def train_clock_photo(args, training_args: TrainingArguments) -> TrainResult:
             "clock_args": asdict(args),
             "data_source": source,
             "scene_generator_version": SCENE_GENERATOR_VERSION,
-            "data_seeds": {"train": args.data_seed, "validation": args.data_seed + 1_000_000,
-                           "test": args.data_seed + 2_000_000},
+            "data_seeds": {"train": args.data_seed, "validation": args.data_seed + VALIDATION_SEED_OFFSET,
+                           "test": args.data_seed + TEST_SEED_OFFSET},
             "model_config": model.config.to_dict(),
         },
     )

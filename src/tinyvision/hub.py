@@ -559,6 +559,9 @@ def _dataset_context(family: Family, run: dict, task_args: dict) -> dict:
     local = bool(name) and _is_local_path(str(name))
     hub_id = source.hub_id if source else (str(name) if name and not local and _REPO_ID.match(str(name)) else None)
     generated = family.generator is not None and not name
+    data_source = str(run_config.get("data_source") or "")
+    if name:
+        data_source = data_source.replace(str(name), _public_path(str(name)))
     if generated:
         display, type_ = family.generator.name, family.generator.type
     elif source:
@@ -578,8 +581,7 @@ def _dataset_context(family: Family, run: dict, task_args: dict) -> dict:
         "license": source.license if source else None,
         "url": source.url if source else (f"https://huggingface.co/datasets/{hub_id}" if hub_id else None),
         "note": source.note if source else "",
-        "data_source": _public_text(str(run_config["data_source"]).replace(str(name), _public_path(str(name))) if name
-                                    else str(run_config["data_source"])) if run_config.get("data_source") else None,
+        "data_source": _public_text(data_source) or None,
     }
 
 

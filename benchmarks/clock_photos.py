@@ -4,8 +4,9 @@
         --output_dir reports/task2/photos
 
 Each image's file name carries the time it shows as ``H.MM`` (or ``H:MM``) just before the extension, e.g.
-``kitchen 10.09.jpg`` (10:09) or ``frame_0042 12.30.png`` (12:30 reads as 0:30 on a 12-hour dial). Files
-without a time in their name are skipped (and listed). Every image goes through
+``kitchen 10.09.jpg`` (10:09) or ``frame_0042 12.30.png`` (12:30 reads as 0:30 on a 12-hour dial). A name
+ending in ``noclock`` (``street noclock.jpg``) marks a photo without a clock: for a photo reader the share of
+those it says hold one is the false-alarm rate. Other files are skipped (and listed). Every image goes through
 ``pipeline("clock-reading", model=model_dir)`` as a user would call it.
 
 Prints the number of photos, the median and mean common-sense error (minutes, the short way round the dial),
@@ -30,6 +31,7 @@ import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 TIME_IN_NAME = re.compile(r"(\d{1,2})[.:](\d{2})\s*$")
+NO_CLOCK_IN_NAME = re.compile(r"noclock\s*$", re.IGNORECASE)
 
 
 def time_from_name(path: Path) -> tuple[int, int] | None:
@@ -43,17 +45,31 @@ def time_from_name(path: Path) -> tuple[int, int] | None:
     return hour % 12, minute
 
 
-def list_photos(folder: Path) -> tuple[list[tuple[Path, int, int]], list[Path]]:
-    photos, skipped = [], []
+def list_photos(folder: Path) -> tuple[list[tuple[Path, int, int]], list[Path], list[Path]]:
+    """(photos with their time, photos without a clock, skipped files) under ``folder``."""
+    photos, empty, skipped = [], [], []
     for path in sorted(folder.rglob("*")):
         if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
             continue
         parsed = time_from_name(path)
-        if parsed is None:
-            skipped.append(path)
-        else:
+        if parsed is not None:
             photos.append((path, *parsed))
-    return photos, skipped
+        elif NO_CLOCK_IN_NAME.search(path.stem):
+            empty.append(path)
+        else:
+            skipped.append(path)
+    return photos, empty, skipped
+
+
+def _load(paths) -> list:
+    from PIL import Image
+
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()
+            images.append(image.copy())
+    return images
 
 
 def summarise(errors: np.ndarray, readings: list[dict], hours: np.ndarray) -> dict:
@@ -118,33 +134,34 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import torch
-    from PIL import Image
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
     from tinyvision.metrics import common_sense_error
 
     torch.set_num_threads(args.num_threads)
-    photos, skipped = list_photos(Path(args.photos))
+    photos, empty, skipped = list_photos(Path(args.photos))
     if not photos:
         raise SystemExit(f"no photo in {args.photos} has a time in its name ('... H.MM.jpg'); skipped {len(skipped)}")
     reader = pipeline("clock-reading", model=args.model_dir, device=-1)
     started = time.perf_counter()
     readings = []
     for start in range(0, len(photos), args.batch_size):
-        images = []
-        for path, _, _ in photos[start:start + args.batch_size]:
-            with Image.open(path) as image:
-                image.load()
-                images.append(image.copy())
-        readings.extend(reader(images, batch_size=args.batch_size))
+        readings.extend(reader(_load(path for path, _, _ in photos[start:start + args.batch_size]),
+                               batch_size=args.batch_size))
     seconds = time.perf_counter() - started
+    empty_readings = []
+    for start in range(0, len(empty), args.batch_size):
+        empty_readings.extend(reader(_load(empty[start:start + args.batch_size]), batch_size=args.batch_size))
     hours = np.array([hour for _, hour, _ in photos])
     minutes = np.array([minute for _, _, minute in photos])
     errors = np.asarray(common_sense_error(np.array([r["hour"] for r in readings]),
                                            np.array([r["minute"] for r in readings]), hours, minutes))
     summary = summarise(errors, readings, hours)
     summary["seconds_per_photo"] = seconds / len(photos)
+    if empty_readings and "found" in empty_readings[0]:
+        summary["photos_without_clock"] = len(empty_readings)
+        summary["false_alarm_rate"] = float(np.mean([r["found"] for r in empty_readings]))
     boxes_file = Path(args.photos) / "boxes.json"
     if boxes_file.exists() and "box" in readings[0]:
         truth = json.loads(boxes_file.read_text())
@@ -160,6 +177,7 @@ def main(argv=None) -> dict:
                        ("within_1_min", "read within 1 min"), ("within_5_min", "read within 5 min"),
                        ("hour_accuracy", "hour accuracy"), ("found_rate", "found a clock"),
                        ("box_iou_median", "box IoU (median)"), ("box_iou_at_least_0.5", "box IoU >= 0.5"),
+                       ("false_alarm_rate", "false alarms (no clock)"),
                        ("seconds_per_photo", "seconds per photo")):
         if key in summary:
             print(f"  {label:22s}{summary[key]:10.3f}")
@@ -172,7 +190,8 @@ def main(argv=None) -> dict:
     if worst:
         save_worst(output_dir / "worst.png", worst)
     results = {"command": "python benchmarks/clock_photos.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
-               "summary": summary, "skipped": [str(path) for path in skipped], "readings": items}
+               "summary": summary, "skipped": [str(path) for path in skipped], "readings": items,
+               "without_clock": [{"path": str(path), "reading": reading} for path, reading in zip(empty, empty_readings)]}
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))
     print(f"wrote {output_dir / 'results.json'} and {output_dir / 'worst.png'}")
     return results

@@ -14,7 +14,9 @@ Kinds (each photo 1280x720 unless ``--width``/``--height`` say otherwise, JPEG a
   clocks hang;
 * ``frames``: a scene from tinyvision's own scene generator (``tinyvision.data.clock_scenes``, seeds
   ``[seed, 31337, i]``, which training never uses) with a clock of 300 px diameter at a random off-centre place:
-  the issue's "1280x720 frame with a 300-px clock" check.
+  the issue's "1280x720 frame with a 300-px clock" check;
+* ``empty``: clock-free scenes from the same generator (seeds ``[seed, 5151, i]``), named ``... noclock.jpg``:
+  how often the reader says it found a clock where there is none.
 
 Besides the photos, ``boxes.json`` gives each file's true dial box ``[xmin, ymin, xmax, ymax]`` (the dial's edge;
 for ``independent``: the warped picture's square, which holds the dial) so that ``clock_photos.py --boxes``
@@ -115,7 +117,17 @@ def make_independent_upright(index: int, seed: int, width: int, height: int, poo
     return make_independent(index, seed, width, height, pool, upright=True)
 
 
-KINDS = {"independent": make_independent, "independent_upright": make_independent_upright, "frames": make_frame}
+def make_empty(index: int, seed: int, width: int, height: int, pool):
+    """A clock-free scene (walls, clutter, round distractors such as plates and rings): no time, no box."""
+    from tinyvision.data.clock_scenes import render_clock_scene
+
+    rng = np.random.default_rng([seed, 5151, index])
+    image, _ = render_clock_scene(0, 0, width=width, height=height, rng=rng, has_clock=False, backgrounds=pool)
+    return image, None, None, None
+
+
+KINDS = {"independent": make_independent, "independent_upright": make_independent_upright, "frames": make_frame,
+         "empty": make_empty}
 
 
 def main(argv=None) -> None:
@@ -135,14 +147,16 @@ def main(argv=None) -> None:
     pool = load_background_pool(args.backgrounds, max_images=2000, seed=args.seed + 99) if args.backgrounds else None
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    boxes = {}
+    boxes_file = output / "boxes.json"
+    boxes = json.loads(boxes_file.read_text()) if boxes_file.exists() else {}  # kinds can share a folder
     for index in range(args.num_photos):
         image, hour, minute, box = KINDS[args.kind](index, args.seed, args.width, args.height, pool)
-        name = _name(args.kind, index, hour, minute)
+        name = f"{args.kind}_{index:04d} noclock.jpg" if hour is None else _name(args.kind, index, hour, minute)
         quality = int(np.random.default_rng([args.seed, 77, index]).integers(70, 96))
         image.convert("RGB").save(output / name, quality=quality)
-        boxes[name] = box
-    (output / "boxes.json").write_text(json.dumps(boxes, indent=1))
+        if box is not None:
+            boxes[name] = box
+    boxes_file.write_text(json.dumps(boxes, indent=1))
     print(f"wrote {args.num_photos} {args.kind} photos and boxes.json to {output}")
 
 

@@ -269,13 +269,16 @@ def test_clock_photos_end_to_end_on_made_frames(tmp_path, capsys):
     made = tmp_path / "photos"
     _benchmark("make_clock_photos").main(["--kind", "frames", "--num_photos", "3", "--output_dir", str(made),
                                           "--width", "320", "--height", "180"])
-    (made / "notes.jpg").write_bytes((made / sorted(p.name for p in made.glob("*.jpg"))[0]).read_bytes())
+    first = made / sorted(p.name for p in made.glob("*.jpg"))[0]
+    (made / "notes.jpg").write_bytes(first.read_bytes())
+    (made / "wall noclock.jpg").write_bytes(first.read_bytes())
     results = _benchmark("clock_photos").main(["--model_dir", str(model_dir), "--photos", str(made),
                                                "--output_dir", str(tmp_path / "out"), "--worst", "2"])
     summary = results["summary"]
     assert len(results["readings"]) == 3 and results["skipped"] == [str(made / "notes.jpg")]
     assert 0 <= summary["within_5_min"] <= 1 and summary["found_rate"] == 1.0
     assert 0 <= summary["box_iou_median"] <= 1
+    assert summary["photos_without_clock"] == 1 and summary["false_alarm_rate"] == 1.0  # threshold 0: always found
     errors = [item["error"] for item in results["readings"]]
     assert summary["cse_mean"] == pytest.approx(np.mean(errors))
     assert (tmp_path / "out" / "worst.png").exists() and (tmp_path / "out" / "results.json").exists()

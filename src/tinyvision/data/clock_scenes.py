@@ -71,7 +71,8 @@ ASPECTS = ((16 / 9, 0.35), (4 / 3, 0.25), (1.0, 0.25), (3 / 4, 0.15))
 # A share of the scenes shows a clock from the Task 2 renderer (tinyvision.data.clocks: its 12 o'clock marker is
 # always distinct, so it may turn any way) as a square picture in the scene, so the photo reader also reads
 # the seed's clocks.
-TASK2_CLOCK_FRACTION = 0.15
+TASK2_CLOCK_FRACTION = 0.2
+WORLD_ANY_SHARE = 0.3  # orientation "world": this share of dials turned any way, the rest upright within a tilt
 DIAL_RADIUS_RANGE = (0.11, 0.47)  # face radius as a fraction of the longer image side, log-uniform
 FACE_SUPERSAMPLE = 2  # the face is drawn at this many times its final scale, then box-reduced
 MAX_FACE_PX_PER_RADIUS = 170  # cap on the drawing scale (pixels per dial radius) for speed
@@ -163,7 +164,7 @@ def _to_mode(array: np.ndarray, mode: str, size: tuple[int, int]) -> Image.Image
 def _sample_rotation(rng: np.random.Generator, orientation: str) -> float:
     """In-plane dial rotation in degrees, clockwise, in (-180, 180]."""
     a, b = rng.random(), rng.standard_normal()
-    if orientation == "any" or (orientation == "world" and a < 0.2):
+    if orientation == "any" or (orientation == "world" and a < WORLD_ANY_SHARE):
         angle = _u(rng, 0, 360)
     elif orientation == "world":
         angle = float(np.clip(7.0 * b, -25, 25))
@@ -434,7 +435,7 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     twelve_is_numeral = bool(numerals) and 0 in numerals
     twelve = "same"
     if not twelve_is_numeral and (need_twelve or u() < 0.5):
-        twelve = _pick(rng, ["triangle", "double", "dot", "wide"])
+        twelve = _pick(rng, ["triangle", "double", "dot", "wide", "star", "diamond", "ring", "square", "outward"])
     if kind == "sparse" and twelve == "same":
         twelve = "wide"
     if twelve == "triangle":
@@ -446,6 +447,21 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
         paint.dots(_radial(0.0, r_out - 0.08, 0.0), 0.06, accent if abs(_lum(accent) - _lum(face)) > 80 else ink)
     elif twelve == "wide":
         paint.radial_bars(0.0, r_out - max(tick_len * 1.2, 0.12), r_out, max(tick_w * 2.5, 0.09), ink)
+    elif twelve in ("star", "diamond", "ring", "square", "outward"):  # shapes no other hour has
+        colour = accent if abs(_lum(accent) - _lum(face)) > 80 and u() < 0.5 else ink
+        size, centre = u(0.055, 0.08), np.array([0.0, r_out - 0.09])
+        if twelve == "star":
+            t = np.arange(10) * np.pi / 5
+            radius = np.where(np.arange(10) % 2 == 0, size * 1.2, size * 0.5)
+            paint.polygons(centre + np.stack([radius * np.sin(t), radius * np.cos(t)], -1), colour)
+        elif twelve == "diamond":
+            paint.polygons(centre + np.array([[0, 1.4], [0.8, 0], [0, -1.4], [-0.8, 0]]) * size, colour)
+        elif twelve == "ring":
+            paint.circle(size, colour, centre=tuple(centre), width=0.022)
+        elif twelve == "square":
+            paint.polygons(centre + np.array([[-1, 1], [1, 1], [1, -1], [-1, -1]]) * size * 0.85, colour)
+        else:  # a triangle pointing outwards
+            paint.polygons(_radial(0.0, [r_out - 0.17, r_out - 0.17, r_out], [-0.07, 0.07, 0.0]), colour)
     if twelve != "same":
         inner = min(inner, r_out - 0.17)
     if numerals:
@@ -461,7 +477,12 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
         if roman and not radial:
             r_num -= 0.05
         rotations = [30.0 * h if radial else 0.0 for h in numerals]
-        paint.texts_font(_radial(30.0 * np.array(numerals), r_num, 0.0), labels, font, px, rotations, ink)
+        centres = _radial(30.0 * np.array(numerals), r_num, 0.0)
+        if numerals[0] == 0 and u() < 0.3:  # an accented 12: larger, often in the accent colour
+            colour = accent if abs(_lum(accent) - _lum(face)) > 80 else ink
+            paint.texts_font(centres[:1], labels[:1], font, max(6, 2 * round(1.25 * px / 2)), rotations[:1], colour)
+            centres, labels, rotations = centres[1:], labels[1:], rotations[1:]
+        paint.texts_font(centres, labels, font, px, rotations, ink)
         inner = r_num - 0.6 * size
     if plain:
         return
@@ -810,7 +831,7 @@ def _paste_task2_clock(rng: np.random.Generator, scene: Image.Image, hour: int, 
                        mode: str) -> np.ndarray:
     """Paste a Task 2 renderer clock (square, its own background) at a random place; returns its H."""
     style = sample_style(rng, max_rotation=8.0 if orientation == "upright" else 180.0)
-    side = max(24, int(round(min(scene.size) * _u(rng, 0.5, 1.0))))
+    side = min(min(scene.size), max(24, int(round(min(scene.size) * _u(rng, 0.5, 1.0)))))
     clock, _ = render_clock_with_labels(hour, minute, size=side, style=style, mode=mode)
     x0 = int(rng.integers(0, scene.width - side + 1))
     y0 = int(rng.integers(0, scene.height - side + 1))

@@ -98,7 +98,7 @@ class ClockArguments:
     data_seed: int = field(default=0, metadata={"help": "Seed of the generated clocks / of the held-out splits."})
     orientation: str = field(
         default="world",
-        metadata={"help": "Photo scenes: how dials are turned. world: upright within a tilt, a fifth at any angle; "
+        metadata={"help": "Photo scenes: how dials are turned. world: 70% upright within a tilt, 30% at any angle; "
                           "any: uniformly (the seed's task); upright."},
     )
     backgrounds: str = field(

@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError  # noqa: E402
 
-from tinyvision.clock_overlay import draw_clock_reading  # noqa: E402
+from tinyvision.clock_overlay import draw_clock_reading, unit_vector  # noqa: E402
 from tinyvision.data.clocks import render_clock_with_labels, sample_style  # noqa: E402
 from tinyvision.metrics import common_sense_error  # noqa: E402
 from tinyvision.models.image_processing_tinyvision import convert_mode  # noqa: E402
@@ -566,11 +566,6 @@ def angles_marker(reading: dict) -> float:
     return (minute_hand - 6.0 * (reading["minutes"] % 60.0)) % 360
 
 
-def _direction(angle: float) -> tuple[float, float]:
-    radians = math.radians(angle)
-    return math.sin(radians), -math.cos(radians)
-
-
 def draw_reading(image: Image.Image, reading: dict, head: str, dial_rotation: float | None) -> tuple[Image.Image, str]:
     """The clock with the predicted hands (red) and the 12 o'clock direction they assume (blue) on top.
 
@@ -595,9 +590,9 @@ def draw_reading(image: Image.Image, reading: dict, head: str, dial_rotation: fl
         (marker + 30 * (hour + minute / 60), 0.5, (230, 30, 30, 210), round(width * 1.7)),
         (marker + 6 * minute, 0.82, (230, 30, 30, 210), width),
     ):
-        dx, dy = _direction(angle)
+        dx, dy = unit_vector(angle)
         draw.line([(cx, cy), (cx + dx * length * radius, cy + dy * length * radius)], fill=color, width=thickness)
-    dx, dy = _direction(marker)
+    dx, dy = unit_vector(marker)
     mx, my, r = cx + dx * 0.92 * radius, cy + dy * 0.92 * radius, width * 1.6
     draw.ellipse([mx - r, my - r, mx + r, my + r], fill=(30, 90, 230, 230))
     draw.ellipse([cx - width, cy - width, cx + width, cy + width], fill=(230, 30, 30, 230))

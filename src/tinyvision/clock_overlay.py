@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 GREEN, RED, BLUE = (40, 200, 70, 230), (230, 30, 30, 220), (30, 90, 230, 235)
 
 
-def _direction(angle: float) -> tuple[float, float]:
+def unit_vector(angle: float) -> tuple[float, float]:
     """Unit vector (x right, y down) of a direction in degrees clockwise from up."""
     radians = math.radians(angle)
     return math.sin(radians), -math.cos(radians)
@@ -42,7 +42,7 @@ def draw_clock_reading(canvas: Image.Image, reading: dict, original_size: tuple[
 
     def reach(direction: float) -> float:
         """The dial's radius (photo pixels) in an image direction (degrees clockwise from up)."""
-        dx, dy = _direction(direction)
+        dx, dy = unit_vector(direction)
         along, across = dx * major[0] + dy * major[1], dx * minor[0] + dy * minor[1]
         return 1.0 / math.sqrt((along / max(a, 1e-6)) ** 2 + (across / max(b, 1e-6)) ** 2)
 
@@ -60,11 +60,11 @@ def draw_clock_reading(canvas: Image.Image, reading: dict, original_size: tuple[
     centre = show(cx, cy)
     for key, length, thickness in (("hour", 0.5, round(width * 1.7)), ("minute", 0.8, width)):
         direction = reading["hands"][key]
-        dx, dy = _direction(direction)
+        dx, dy = unit_vector(direction)
         distance = length * reach(direction)
         draw.line([centre, show(cx + dx * distance, cy + dy * distance)], fill=RED, width=thickness)
     twelve = reading["hands"]["twelve"]
-    dx, dy = _direction(twelve)
+    dx, dy = unit_vector(twelve)
     mx, my = show(cx + dx * 0.9 * reach(twelve), cy + dy * 0.9 * reach(twelve))
     dot = width * 1.6
     draw.ellipse([mx - dot, my - dot, mx + dot, my + dot], fill=BLUE)

@@ -31,16 +31,15 @@ from __future__ import annotations
 import functools
 import io
 import math
-import multiprocessing
 import operator
 import os
-import sys
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..models.image_processing_tinyvision import letterbox_geometry
 from .clocks import (
+    imap_in_order,
     _check_time,
     _dial_matrix,
     _hand_outline,
@@ -990,23 +989,11 @@ def make_scene_arrays(
     homographies = np.zeros((n, 3, 3), dtype=np.float32)
     angles = np.zeros((n, 3), dtype=np.float32)
     previous, _POOL = _POOL, backgrounds
-    try:
-        if num_proc == 1 or len(jobs) <= 1:
-            results = map(_render_range, jobs)
-            pool = None
-        else:  # fork: workers inherit _POOL without pickling it
-            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
-            pool = context.Pool(min(num_proc, len(jobs)))
-            results = pool.imap(_render_range, jobs)
-        try:
-            for start, chunk_images, chunk_ints, chunk_h, chunk_angles in results:
-                stop = start + len(chunk_images)
-                images[start:stop], ints[start:stop] = chunk_images, chunk_ints
-                homographies[start:stop], angles[start:stop] = chunk_h, chunk_angles
-        finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
+    try:  # forked workers inherit _POOL without pickling it
+        for start, chunk_images, chunk_ints, chunk_h, chunk_angles in imap_in_order(_render_range, jobs, num_proc):
+            stop = start + len(chunk_images)
+            images[start:stop], ints[start:stop] = chunk_images, chunk_ints
+            homographies[start:stop], angles[start:stop] = chunk_h, chunk_angles
     finally:
         _POOL = previous
     labels = {"hour": ints[:, 0], "minute": ints[:, 1], "has_clock": ints[:, 2].astype(bool),

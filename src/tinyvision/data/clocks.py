@@ -574,13 +574,19 @@ def _generate(n: int, size: int, seed: int, num_proc: int | None, mode: str, as_
     num_proc = max(1, num_proc or os.cpu_count() or 1)
     chunk = max(1, min(256, math.ceil(n / (num_proc * 4))))
     jobs = [(start, min(start + chunk, n), seed, size, mode, as_png, max_rotation) for start in range(0, n, chunk)]
+    yield from imap_in_order(_render_range, jobs, num_proc)
+
+
+def imap_in_order(function, jobs: list, num_proc: int):
+    """``map(function, jobs)`` on ``num_proc`` processes, results in order. The pool is forked when iteration
+    starts: workers see module globals as they are then (fork also keeps start-up cheap and works when the
+    module was loaded from a file path). One process, or one job, runs here."""
     if num_proc == 1 or len(jobs) <= 1:
-        yield from map(_render_range, jobs)
+        yield from map(function, jobs)
         return
-    # fork keeps start-up cheap and works when this module was loaded from a file path
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     with context.Pool(min(num_proc, len(jobs))) as pool:
-        yield from pool.imap(_render_range, jobs)
+        yield from pool.imap(function, jobs)
 
 
 def make_clock_arrays(

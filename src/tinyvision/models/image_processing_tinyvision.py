@@ -139,6 +139,10 @@ class TinyVisionImageProcessor(BaseImageProcessor):
             return new_width / width, new_height / height, float(offset_x), float(offset_y)
         return self.size["width"] / width, self.size["height"] / height, 0.0, 0.0
 
+    def placement_of(self, image) -> tuple[float, float, float, float]:
+        """:meth:`placement` for any image :func:`to_pil` accepts (read the way the processor reads it)."""
+        return self.placement(*to_pil(image).size)
+
     def to_uint8(self, image) -> torch.Tensor:
         """One image → uint8 tensor (channels, height, width) at the model's size and mode."""
         try:

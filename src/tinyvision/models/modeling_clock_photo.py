@@ -300,6 +300,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         crop_centre, crop_shape = centre.detach(), shape.detach()
         reader_targets = None
         if dial_homography is not None:
+            if hour is None or minute is None:
+                raise ValueError("training the photo reader needs `hour` and `minute` with `dial_homography`")
             has = torch.ones(batch, dtype=torch.bool, device=grid.device) if has_clock is None else has_clock.bool()
             eye = torch.eye(3, device=grid.device, dtype=torch.float32).expand(batch, 3, 3)
             homography = torch.where(has[:, None, None], dial_homography.float(), eye)
@@ -309,12 +311,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                 jittered = self.jitter(true_centre, true_shape)
                 crop_centre = torch.where(has[:, None], jittered[0], crop_centre)
                 crop_shape = torch.where(has[:, None, None], jittered[1], crop_shape)
-            dial_angles = torch.zeros(batch, 3, device=grid.device)
-            if hour is not None and minute is not None:
-                hour_f, minute_f = hour.float().remainder(12), minute.float()
-                dial_angles = torch.stack((torch.zeros_like(hour_f), 30.0 * hour_f + minute_f / 2.0, 6.0 * minute_f), -1)
-            else:
-                raise ValueError("training the photo reader needs `hour` and `minute` with `dial_homography`")
+            hour_f, minute_f = hour.float().remainder(12), minute.float()
+            dial_angles = torch.stack((torch.zeros_like(hour_f), 30.0 * hour_f + minute_f / 2.0, 6.0 * minute_f), -1)
             angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
             reader_targets = (has, angles)
         crops = cut_dials(pixel_values, crop_centre, crop_shape, config.reader_config.image_size, config.crop_fill)

@@ -61,9 +61,8 @@ class ClockReadingPipeline(Pipeline):
         if self.image_processor is None:
             raise ValueError("the clock-reading pipeline needs the model's image processor (preprocessor_config.json)")
         inputs = self.image_processor(image, return_tensors="pt")
-        width, height = _image_size(image)
-        inputs["placement"] = self.image_processor.placement(width, height) if hasattr(
-            self.image_processor, "placement") else None
+        placement_of = getattr(self.image_processor, "placement_of", None)  # absent from older processors
+        inputs["placement"] = placement_of(image) if placement_of is not None else None
         return inputs
 
     def _forward(self, model_inputs):
@@ -80,16 +79,6 @@ class ClockReadingPipeline(Pipeline):
         if "confidence" in model_outputs:
             result.update(dial_in_original(model_outputs, self.model.config.detection_threshold))
         return result
-
-
-def _image_size(image) -> tuple[int, int]:
-    """(width, height) of a PIL image, an HxW[xC] array or a CxHxW / HxWxC tensor."""
-    if hasattr(image, "size") and not callable(image.size) and not isinstance(image, np.ndarray):
-        return tuple(image.size)
-    shape = tuple(image.shape)
-    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[-1] not in (1, 3, 4):
-        return shape[2], shape[1]
-    return shape[1], shape[0]
 
 
 def dial_in_original(outputs: dict, threshold: float) -> dict:

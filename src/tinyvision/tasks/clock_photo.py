@@ -14,7 +14,6 @@ flagged), so the saved model says "no clock" at a measured false-alarm rate.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,9 +27,9 @@ from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock_photo import DEFAULT_READER
 from ..models.modeling_clock_photo import dial_geometry
-from ..training import Engine, SupervisedStep, TrainingArguments, TrainResult
+from ..training import Engine, TrainingArguments, TrainResult
 from .classification import check_config_fields, parse_config_overrides
-from .clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
+from .clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET, ClockStep, _announce, _unwrap
 from .clock import TRAINING_DEFAULTS as CLOCK_TRAINING_DEFAULTS
 
 # The reader's recipe, one epoch more (the scenes are harder than centred clocks).
@@ -40,11 +39,6 @@ SCENE_COLUMNS = ("hour", "minute", "dial_homography", "has_clock")
 # After every epoch the detection threshold is set so that this share of the validation scenes without a clock
 # is flagged as holding one (see ``calibrated_threshold``).
 FALSE_ALARM_RATE = 0.05
-
-
-def _announce(message: str) -> None:
-    if os.environ.get("LOCAL_RANK", "0") == "0":
-        print(message, flush=True)
 
 
 def background_sources(spec: str) -> list[str]:
@@ -95,12 +89,12 @@ def load_scene_data(args) -> tuple[TensorDataset, TensorDataset, TensorDataset, 
     return (*splits, source)
 
 
-class ClockPhotoStep(SupervisedStep):
-    """Normalises uint8 scenes; reports the common-sense error of the whole pipeline and how well it finds dials."""
+class ClockPhotoStep(ClockStep):
+    """Normalises uint8 scenes (no quarter turns: the scenes carry their orientation prior); reports the
+    common-sense error of the whole pipeline and how well it finds dials. Saves the processor like ClockStep."""
 
     def __init__(self, model, processor: TinyVisionImageProcessor, **kwargs):
-        super().__init__(model, **kwargs)
-        self.processor = processor
+        super().__init__(model, processor, augment=False, **kwargs)
 
     def model_inputs(self, batch, training):
         inputs = {"pixel_values": self.processor.normalize_uint8(batch["pixel_values"])}
@@ -156,21 +150,12 @@ class ClockPhotoStep(SupervisedStep):
         if threshold is not None:
             _unwrap(self.model).config.detection_threshold = round(float(threshold), 4)
 
-    def save_pretrained(self, output_dir, accelerator):
-        super().save_pretrained(output_dir, accelerator)
-        if accelerator.is_main_process:
-            self.processor.save_pretrained(output_dir)
-
 
 def calibrated_threshold(empty_confidence: torch.Tensor, false_alarms: float = FALSE_ALARM_RATE) -> float:
     """The detection threshold that at most ``false_alarms`` of scenes without a clock exceed (within the
     confidence range [0.15, 0.85], so that a handful of scenes cannot push it to an extreme)."""
     quantile = torch.quantile(empty_confidence.float(), 1.0 - false_alarms).item()
     return float(min(max(quantile, 0.15), 0.85))
-
-
-def _unwrap(model):
-    return getattr(model, "module", model)
 
 
 def build_clock_photo_reader(args, train: TensorDataset) -> tuple[ClockPhotoReader, TinyVisionImageProcessor]:

@@ -20,9 +20,8 @@ from torch.nn import functional as F
 
 from tinyvision import CNNConfig, CNNForImageClassification, MLPConfig, MLPForImageClassification
 from tinyvision.data import TensorDataset, load_image_classification
-from tinyvision.models import normalize_uint8
+from tinyvision.models import TinyVisionImageProcessor, normalize_uint8
 from tinyvision.tasks.classification import ClassificationStep
-from tinyvision.models import TinyVisionImageProcessor
 from tinyvision.training import Engine, TrainingArguments
 
 MEAN, STD = [0.286], [0.353]

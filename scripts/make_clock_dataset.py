@@ -19,9 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinyvision.data.clocks import GENERATOR_VERSION, make_clock_dataset
+from tinyvision.data.clocks import GENERATOR_VERSION, TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET, make_clock_dataset
 from tinyvision.hub import build_clock_dataset_release, publish
-from tinyvision.tasks.clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
 
 
 def parse_args(argv=None) -> argparse.Namespace:

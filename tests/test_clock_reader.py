@@ -15,6 +15,7 @@ from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, pipeline
 
 from tinyvision import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
+from tinyvision.data.clock_data import ANGLE_COLUMNS
 from tinyvision.metrics import accuracy, clock_error_summary, common_sense_error
 from tinyvision.models.modeling_clock import (
     decode_logits,
@@ -23,7 +24,6 @@ from tinyvision.models.modeling_clock import (
     marker_by_ticks,
     resolve_hour,
     resolve_hour_classes,
-    sincos_to_degrees,
     snap_to_ticks,
     split_dial_minutes,
     to_polar,
@@ -32,7 +32,7 @@ from tinyvision.tasks.clock import (
     ClockArguments,
     ClockStep,
     build_clock_reader,
-    load_clock_data,
+    load_reader_data,
     rotate_quarter_turns,
     train_clock,
 )
@@ -181,8 +181,9 @@ def test_polar_angles_reader_is_equivariant_to_quarter_turns():
     image = torch.randn(3, 1, 32, 32)
     with torch.no_grad():
         out, turned = model(pixel_values=image), model(pixel_values=torch.rot90(image, -1, dims=(2, 3)))
-    before = torch.stack([sincos_to_degrees(out.logits[:, 2 * k], out.logits[:, 2 * k + 1]) for k in range(3)])
-    after = torch.stack([sincos_to_degrees(turned.logits[:, 2 * k], turned.logits[:, 2 * k + 1]) for k in range(3)])
+    names = ("marker_degrees", "hour_hand_degrees", "minute_hand_degrees")
+    before = torch.stack([model.named_outputs(out.logits)[name] for name in names])
+    after = torch.stack([model.named_outputs(turned.logits)[name] for name in names])
     gap = (after - before - 90.0 + 180.0).remainder(360.0) - 180.0
     assert gap.abs().max().item() < 1e-2
     torch.testing.assert_close(out.minutes, turned.minutes, atol=1e-2, rtol=0)
@@ -206,7 +207,8 @@ def test_polar_angles_head_reads_the_columns_it_is_shown():
         for target, col in enumerate((marker_col, hour_col, minute_col)):
             features[0, target, 0, col] = 60.0
         logits = model.column_angles(features)
-        degrees = [sincos_to_degrees(logits[:, 2 * k], logits[:, 2 * k + 1]).item() for k in range(4)]
+        named = model.named_outputs(logits)
+        degrees = [named[f"{name}_degrees"].item() for name in ("marker", "hour_hand", "minute_hand", "tick_phase")]
         expected = [col * step + centre for col in (marker_col, hour_col, minute_col)]
         expected.append(12 * expected[0] % 360)
         assert degrees == pytest.approx(expected, abs=1e-3)
@@ -354,7 +356,7 @@ def test_save_load_gives_identical_outputs(tmp_path, head, small):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["auto_map"]["AutoModel"] == "modeling_clock.ClockReader"
     assert config["custom_pipelines"]["clock-reading"]["impl"] == "pipeline_clock.ClockReadingPipeline"
-    for name in ("modeling_clock.py", "configuration_clock.py", "layers.py", "modeling_classifier.py",
+    for name in ("modeling_clock.py", "clock_heads.py", "configuration_clock.py", "layers.py", "modeling_utils.py",
                  "pipeline_clock.py", "image_processing_tinyvision.py"):
         assert (tmp_path / name).exists(), name
     assert type(AutoConfig.from_pretrained(tmp_path)) is ClockReaderConfig
@@ -471,10 +473,10 @@ def test_course_npy_loader(tmp_path):
     labels = np.stack([rng.integers(0, 12, 30), rng.integers(0, 60, 30)], axis=1)
     np.save(tmp_path / "images.npy", images)
     np.save(tmp_path / "labels.npy", labels)
-    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(tmp_path), head="hybrid", image_size=24))
+    data = load_reader_data(ClockArguments(model="reader", dataset_name=str(tmp_path), head="hybrid", image_size=24))
     assert (len(data.train), len(data.validation), len(data.test)) == (24, 3, 3)
     assert data.train.columns["pixel_values"].shape == (24, 1, 24, 24)
-    assert data.train.columns["pixel_values"].dtype == torch.uint8 and not data.has_angles
+    assert data.train.columns["pixel_values"].dtype == torch.uint8 and not data.has_columns(ANGLE_COLUMNS)
     # Rows keep their labels, and pixels match the image processor's resize of the same image.
     processor = TinyVisionImageProcessor(size={"height": 24, "width": 24}, num_channels=1)
     expected = torch.stack([processor.to_uint8(Image.fromarray(image)) for image in images])
@@ -492,8 +494,8 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
     clocks = make_clock_dataset(24, size=48, seed=3, num_proc=1)
     saved = tmp_path / "clocks"
     datasets.DatasetDict(train=clocks.select(range(20)), test=clocks.select(range(20, 24))).save_to_disk(str(saved))
-    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(saved), image_size=32), cache_dir=None)
-    assert data.has_angles and len(data.test) == 4 and len(data.train) + len(data.validation) == 20
+    data = load_reader_data(ClockArguments(model="reader", dataset_name=str(saved), image_size=32), cache_dir=None)
+    assert data.has_columns(ANGLE_COLUMNS) and len(data.test) == 4 and len(data.train) + len(data.validation) == 20
     assert data.train.columns["pixel_values"].shape[1:] == (1, 32, 32)
     assert data.test.columns["hour"].tolist() == clocks["hour"][20:]
     assert data.test.columns["dial_rotation"].tolist() == pytest.approx(clocks["dial_rotation"][20:])
@@ -501,8 +503,8 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     clocks.select_columns(["image", "hour", "minute"]).to_parquet(str(plain / "train-00000-of-00001.parquet"))
-    data = load_clock_data(ClockArguments(model="reader", dataset_name=str(plain), image_size=32), cache_dir=None)
-    assert not data.has_angles and (len(data.train), len(data.validation), len(data.test)) == (20, 2, 2)
+    data = load_reader_data(ClockArguments(model="reader", dataset_name=str(plain), image_size=32), cache_dir=None)
+    assert not data.has_columns(ANGLE_COLUMNS) and (len(data.train), len(data.validation), len(data.test)) == (20, 2, 2)
     with pytest.raises(ValueError, match="'angles' head needs the columns"):
         train_clock(ClockArguments(model="reader", dataset_name=str(plain), image_size=32),
                     TrainingArguments(output_dir=str(tmp_path / "out")))
@@ -513,7 +515,7 @@ def test_local_dataset_loader_with_and_without_angles(tmp_path):
 def test_max_rotation_makes_upright_clocks_and_is_refused_where_it_cannot_apply(tmp_path):
     args = ClockArguments(model="reader", image_size=32, num_train_examples=40, num_eval_examples=8, num_test_examples=8,
                           num_proc=1, max_rotation=0.0)
-    data = load_clock_data(args, cache_dir=None)
+    data = load_reader_data(args, cache_dir=None)
     assert "dials within ±0°" in data.source
     for split in (data.train, data.validation, data.test):
         assert ((split.columns["dial_rotation"] + 180) % 360 - 180).abs().max() <= 6

@@ -8,12 +8,11 @@ import datasets
 import numpy as np
 import pytest
 import torch
+from conftest import LABELS
 from PIL import Image
 
 from tinyvision.data import DataError, TensorDataset, load_hf_dataset, load_image_classification
 from tinyvision.data.sources import decode_images_cached, split_validation
-
-from conftest import LABELS
 
 
 def test_loads_a_local_parquet_folder_into_uint8_tensors(tiny_dataset_dir):

@@ -21,7 +21,6 @@ from tinyvision.training import (
     TrainingDivergedError,
     TrainStep,
     list_checkpoints,
-    optimizer_step,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +124,11 @@ class NaNAfter(ClassificationStep):
         super().__init__(*args, **kwargs)
         self.calls, self.bad_call = 0, bad_call
 
-    def train_step(self, batch, optimizers, accelerator):
-        logs = super().train_step(batch, optimizers, accelerator)
+    def train_step(self, batch, engine):
+        logs = super().train_step(batch, engine)
         self.calls += 1
         if self.calls >= self.bad_call:
-            logs["loss"] = torch.tensor(float("nan"))
+            logs["loss"] = logs["loss"] * float("nan")
         return logs
 
 
@@ -233,6 +232,8 @@ class ToyPlayers(torch.nn.Module):
 class ToyAdversarialStep(TrainStep):
     """Two optimizers stepped inside one train_step, as a GAN does: the engine loop is unchanged."""
 
+    manual_optimization = True
+
     def __init__(self, generator_lr=None):
         torch.manual_seed(0)
         self.model = ToyPlayers()
@@ -245,15 +246,15 @@ class ToyAdversarialStep(TrainStep):
     def optimizer_overrides(self, name):
         return {"lr": self.generator_lr} if name == "generator" and self.generator_lr is not None else {}
 
-    def train_step(self, batch, optimizers, accelerator):
+    def train_step(self, batch, engine):
         real = batch["pixel_values"].float().flatten(1) / 255
         noise = torch.randn(len(real), 4)
         fake = self.model.generator(noise)
         d_loss = ((self.model.discriminator(real) - 1) ** 2).mean() + (self.model.discriminator(fake.detach()) ** 2).mean()
-        optimizer_step(d_loss, optimizers["discriminator"], accelerator)
+        engine.optimizer_step(d_loss, "discriminator")
         g_loss = ((self.model.discriminator(self.model.generator(noise)) - 1) ** 2).mean()
-        optimizer_step(g_loss, optimizers["generator"], accelerator)
-        for optimizer in optimizers.values():  # the generator step left gradients on D: clear them
+        engine.optimizer_step(g_loss, "generator")
+        for optimizer in engine.optimizers.values():  # the generator step left gradients on D: clear them
             optimizer.zero_grad(set_to_none=True)
         return {"loss": (d_loss + g_loss).detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 

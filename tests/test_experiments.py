@@ -9,6 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tinyvision.experiments import (
@@ -270,4 +271,60 @@ def test_data_overrides_are_refused_by_the_classifier_study(tmp_path):
     unit = unique_runs(expand(["exp1"], ["mlp"], 1, "quick"))[0]
     unit = dataclasses.replace(unit, variant=dataclasses.replace(unit.variant, data={"validation_split": 0.2}))
     with pytest.raises(ValueError, match="apply to the clock study only"):
-        runner.ENGINE_BUILDERS["classification"](unit, str(tmp_path), tmp_path / "run", True)
+        runner.RUN_BUILDERS["classification"](unit, str(tmp_path), tmp_path / "run", True)
+
+
+def _same_run(study_run, script_run):
+    """Everything that decides a run: training arguments, what it records, the data and the initial weights."""
+    study_args, script_args = dataclasses.asdict(study_run.training_args), dataclasses.asdict(script_run.training_args)
+    assert study_args == script_args
+    assert study_run.run_config == script_run.run_config
+    assert type(study_run.step) is type(script_run.step)
+    for split in ("train", "validation", "test"):
+        ours, theirs = getattr(study_run.splits, split), getattr(script_run.splits, split)
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            assert ours.columns.keys() == theirs.columns.keys()
+            assert all(torch.equal(ours.columns[k], theirs.columns[k]) for k in ours.columns)
+    study_weights, script_weights = study_run.step.model.state_dict(), script_run.step.model.state_dict()
+    assert study_weights.keys() == script_weights.keys()
+    assert all(torch.equal(study_weights[k], script_weights[k]) for k in study_weights)
+
+
+def test_the_runner_builds_the_run_the_training_script_builds(monkeypatch, tmp_path, tiny_dataset_dir):
+    """A study unit and `train_classifier.py` / `train_clock.py` with the unit's settings are one run."""
+    from transformers import HfArgumentParser
+
+    from tinyvision.tasks import classification, clock
+    from tinyvision.training import TrainingArguments
+
+    (tmp_path / "fashion_mnist").symlink_to(tiny_dataset_dir, target_is_directory=True)
+    unit = next(u for u in expand(["exp2"], ["mlp"], 1, "quick") if u.variant.config)  # a non-default variant
+    run_dir = tmp_path / "unit"
+    study = runner.classifier_run(unit, str(tmp_path), run_dir)
+    profile = PROFILES["quick"]
+    argv = ["--dataset_name", str(tmp_path / "fashion_mnist"), "--model", "mlp",
+            "--config_overrides", json.dumps(unit.variant.config),
+            "--max_train_samples", str(profile.max_train_samples["mlp"]),
+            "--max_eval_samples", str(profile.max_eval_samples["mlp"]),
+            "--output_dir", str(run_dir), "--seed", str(unit.seed), "--num_train_epochs", str(profile.epochs["mlp"]),
+            "--checkpointing_steps", "epoch", "--checkpoints_total_limit", "1", "--resume_from_checkpoint", "latest",
+            "--disable_tqdm", "true"]
+    for name, value in unit.variant.training.items():
+        argv += [f"--{name}", str(value)]
+    parsed = HfArgumentParser((classification.ClassifierArguments, TrainingArguments)).parse_args_into_dataclasses(argv)
+    _same_run(study, classification.build(*parsed))
+
+    smoke = {"image_size": 32, "num_train_examples": 48, "num_eval_examples": 8, "num_test_examples": 8}
+    monkeypatch.setitem(PROFILES, "quick", Profile("quick", {"clock": 1}, None, None, {}, None, clock=smoke))
+    monkeypatch.setattr(runner, "_CLOCK_DATA_CACHE", {})
+    unit = next(u for u in expand(["clock_heads"], "both", 1, "quick") if u.variant.name == "classification 15 min")
+    study = runner.clock_run(unit, str(tmp_path), run_dir)
+    argv = ["--model", "reader", "--head", "classification", "--interval_minutes", "15", "--num_proc", "1",
+            "--config_overrides", "{}", "--output_dir", str(run_dir), "--seed", str(unit.seed),
+            "--num_train_epochs", "1", "--checkpointing_steps", "epoch", "--checkpoints_total_limit", "1",
+            "--resume_from_checkpoint", "latest", "--disable_tqdm", "true"]
+    for name, value in smoke.items():
+        argv += [f"--{name}", str(value)]
+    parsed = HfArgumentParser((clock.ClockArguments, TrainingArguments)).parse_args_into_dataclasses(argv)
+    _same_run(study, clock.build(*parsed))

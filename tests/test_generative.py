@@ -17,7 +17,7 @@ from PIL import Image
 from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
 from tinyvision import GANConfig, GANModel, VAEConfig, VAEModel
-from tinyvision.data import load_cats
+from tinyvision.data import TensorDataset, load_cats
 from tinyvision.fid import (
     cached_features,
     compute_fid,
@@ -31,8 +31,7 @@ from tinyvision.fid import (
 from tinyvision.models.modeling_gan import lsgan_discriminator_loss, lsgan_generator_loss
 from tinyvision.models.modeling_vae import gaussian_kl, reconstruction_error, vae_loss
 from tinyvision.tasks.generative import GANStep, build_model, grid_tiles, image_grid, nearest_real
-from tinyvision.training import TrainingArguments
-from tinyvision.training.engine import ENGINE_DEFAULTS, create_optimizer
+from tinyvision.training import Engine, TrainingArguments
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_GAN = dict(image_size=32, latent_dim=8, generator_dense_size=64, generator_filters=[8, 8, 8, 8, 8],
@@ -169,20 +168,16 @@ def test_vae_losses_on_known_tensors():
 
 # ---------------------------------------------------------------------------- the adversarial step
 def _one_step(tmp_path, **learning_rates):
-    from accelerate import Accelerator
-
     model, processor = build_model("gan", {k: v for k, v in SMALL_GAN.items() if k != "image_size"}, 32)
     step = GANStep(model, processor, output_dir=str(tmp_path), num_sample_images=4, **learning_rates)
-    args = TrainingArguments(output_dir=str(tmp_path), optimizer="adam", learning_rate=1e-3).with_defaults(
-        **ENGINE_DEFAULTS)
-    optimizers = {}
-    for name, params in step.parameter_groups().items():
-        overrides = dict(step.optimizer_overrides(name))
-        optimizers[name] = create_optimizer("adam", params, args, **overrides)
+    batch = {"pixel_values": torch.randint(0, 255, (6, 3, 32, 32), dtype=torch.uint8)}
+    engine = Engine(step, TrainingArguments(output_dir=str(tmp_path), optimizer="adam", learning_rate=1e-3),
+                    TensorDataset(**batch))
+    engine._prepare()  # optimizers for both players, as train() makes them
+    optimizers = engine.optimizers
     before = {k: v.clone() for k, v in model.state_dict().items()}
     latents_before = step.fixed_latents.clone()
-    batch = {"pixel_values": torch.randint(0, 255, (6, 3, 32, 32), dtype=torch.uint8)}
-    logs = step.train_step(batch, optimizers, Accelerator(cpu=True))
+    logs = step.train_step(batch, engine)
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert torch.equal(step.fixed_latents, latents_before)
     assert all(p.grad is None for p in model.parameters())  # every gradient was consumed and cleared
@@ -487,5 +482,5 @@ def test_profiles_and_explicit_values(tmp_path):
         False, {"latent_dim": 16}, 3, 8)
     with pytest.raises(ValueError, match="unknown VAEConfig field"):
         resolve_recipe("vae", VAEArguments(config_overrides='{"latent_dims": 16}'), TrainingArguments())
-    with pytest.raises(ValueError, match="unknown --profile"):
+    with pytest.raises(ValueError, match="unknown profile 'gpu' for the gan"):
         resolve_recipe("gan", GANArguments(profile="gpu"), TrainingArguments())

@@ -18,6 +18,7 @@ from huggingface_hub import DatasetCard, ModelCard
 from transformers import AutoModel, AutoModelForImageClassification
 
 from tinyvision import hub
+from tinyvision.hub import formatting
 from tinyvision.training import TrainingArguments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,7 +247,7 @@ def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_pat
             assert result.dataset_args["scene_generator_version"] == run["scene_generator_version"]
             # and in the table, as the card rounds it
             assert f"| {split} | {metrics[f'{prefix}_num_examples']} | {result.metric_name.rsplit(' (', 1)[0]} | " \
-                   f"{hub._num(metrics[f'{prefix}_{name}'])} |" in text
+                   f"{formatting._num(metrics[f'{prefix}_{name}'])} |" in text
     assert run["scene_generator_version"] == SCENE_GENERATOR_VERSION
     assert f"scene generator version {SCENE_GENERATOR_VERSION}" in text and "not** photographs" in text
     assert "Real photographs differ" in text and "12-hour dial" in text and "One clock per photo" in text
@@ -255,7 +256,7 @@ def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_pat
     assert f"here **{config['detection_threshold']}** (`config.json`), calibrated" in text
     # validation's found / false-alarm rates were measured at the threshold before that calibration
     assert f"the validation rates at {run['model_config']['detection_threshold']}, " in text
-    assert f"{hub._num(100 * metrics['test_found_rate'], 3)}% of the scenes that hold a clock" in text
+    assert f"{formatting._num(100 * metrics['test_found_rate'], 3)}% of the scenes that hold a clock" in text
     sizes = {"train": run["clock_args"]["num_train_examples"], "validation": metrics["eval_num_examples"],
              "test": metrics["test_num_examples"]}
     for split, seed in run["data_seeds"].items():
@@ -270,6 +271,7 @@ def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_p
     run = tmp_path / "run"
     shutil.copytree(clock_photo_run, run)
     run_config = json.loads((run / "run_config.json").read_text())
+    run_config.pop("backgrounds", None)  # a run from before the structured field: only data_source names the photos
     run_config["data_source"] = ("generated clock scenes (data_seed=0, orientation=world, 120 background photos from "
                                  f"{tmp_path}/data/cifar10, ../shared/data/my_walls, 25% without a clock)")
     (run / "run_config.json").write_text(json.dumps(run_config))
@@ -280,10 +282,36 @@ def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_p
     assert ModelCard.load(tmp_path / "README.md").data.datasets == ["uoft-cs/cifar10"]
 
 
+def test_photo_reader_card_reads_the_recorded_backgrounds_first(clock_photo_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(clock_photo_run, run)
+    run_config = json.loads((run / "run_config.json").read_text())
+    # What runs record now: the structured field, as given; data_source need not list the photos.
+    run_config["backgrounds"] = {"count": 120, "sources": [f"{tmp_path}/data/cifar10", "../shared/data/my_walls"]}
+    run_config["data_source"] = "generated clock scenes (data_seed=0, orientation=world, 25% without a clock)"
+    (run / "run_config.json").write_text(json.dumps(run_config))
+    context = hub.card_context(run, repo_id="alice/photo")
+    assert context["backgrounds"]["count"] == 120
+    assert [source["given"] for source in context["backgrounds"]["sources"]] == ["path/to/cifar10",
+                                                                                "../shared/data/my_walls"]
+    text = hub.render_model_card(run, repo_id="alice/photo")
+    assert str(tmp_path) not in text and "crops of 120 photos (CIFAR-10, ../shared/data/my_walls)" in text
+    assert 'load_background_pool(["path/to/cifar10", "../shared/data/my_walls"])' in text and "Krizhevsky" in text
+    (tmp_path / "README.md").write_text(text)
+    assert ModelCard.load(tmp_path / "README.md").data.datasets == ["uoft-cs/cifar10"]
+
+    # The recorded field wins over the data_source text: procedural backgrounds, whatever the text says.
+    run_config["backgrounds"] = {"count": 0, "sources": []}
+    run_config["data_source"] = "generated clock scenes (120 background photos from data/cifar10, 25% without a clock)"
+    (run / "run_config.json").write_text(json.dumps(run_config))
+    assert hub.card_context(run, repo_id="alice/photo")["backgrounds"] == {"count": 0, "sources": []}
+    assert "procedural textures only" in hub.render_model_card(run, repo_id="alice/photo")
+
+
 def test_yaml_values_round_trip_exactly():
     for value in (1e-05, 0.1 + 0.2, 1.5e20, -3e-300, 0.0, 7, True, None, "a: b # c", "naïve \"quoted\"", [1, 2.5]):
-        assert yaml.safe_load(f"x: {hub._yaml(value)}")["x"] == value
-    assert math.isnan(yaml.safe_load(f"x: {hub._yaml(float('nan'))}")["x"])
+        assert yaml.safe_load(f"x: {formatting._yaml(value)}")["x"] == value
+    assert math.isnan(yaml.safe_load(f"x: {formatting._yaml(float('nan'))}")["x"])
 
 
 def test_templates_are_found_and_can_be_overridden(tmp_path, monkeypatch):
@@ -312,10 +340,12 @@ def test_release_is_allow_listed_and_drops_planted_files(classifier_run, tmp_pat
 
     release = hub.build_release(run, tmp_path / "release", repo_id="alice/mlp")
     files = hub.list_folder(release)
+    # The modeling code is what save_pretrained put in the run (it grows as models/ is split into helpers).
+    code = sorted(path.name for path in classifier_run.glob("*.py"))
+    assert {"configuration_classifier.py", "image_processing_tinyvision.py", "modeling_classifier.py"} <= set(code)
     assert files == sorted([
-        "README.md", "all_results.json", "config.json", "configuration_classifier.py", "figures/confusion_matrix.png",
-        "figures/training_curves.png", "history.json", "image_processing_tinyvision.py", "layers.py",
-        "model.safetensors", "modeling_classifier.py", "preprocessor_config.json",
+        "README.md", "all_results.json", "config.json", "figures/confusion_matrix.png",
+        "figures/training_curves.png", "history.json", "model.safetensors", "preprocessor_config.json", *code,
     ])
     for name in files:
         assert SECRET.encode() not in (release / name).read_bytes(), name
@@ -333,10 +363,10 @@ def test_release_is_allow_listed_and_drops_planted_files(classifier_run, tmp_pat
 def test_photo_reader_release_ships_the_code_both_stages_need(clock_photo_run, tmp_path):
     release = hub.build_release(clock_photo_run, tmp_path / "release", repo_id="alice/photo")
     files = hub.list_folder(release)
-    assert [name for name in files if name.endswith(".py")] == [
-        "configuration_classifier.py", "configuration_clock.py", "configuration_clock_photo.py",
-        "image_processing_tinyvision.py", "layers.py", "modeling_classifier.py", "modeling_clock.py",
-        "modeling_clock_photo.py", "pipeline_clock.py"]
+    code = [name for name in files if name.endswith(".py")]
+    assert code == sorted(path.name for path in clock_photo_run.glob("*.py"))
+    assert {"configuration_clock.py", "configuration_clock_photo.py", "image_processing_tinyvision.py",
+            "modeling_clock.py", "modeling_clock_photo.py", "pipeline_clock.py"} <= set(code)
     assert {"README.md", "config.json", "preprocessor_config.json", "model.safetensors", "all_results.json",
             "history.json", "figures/training_curves.png"} <= set(files)
     assert not any("checkpoint" in name or name == "run_config.json" for name in files)
@@ -497,6 +527,17 @@ def test_publish_of_a_run_folder_uploads_its_release_not_the_run(classifier_run)
     assert not any(name.startswith("checkpoint-") or name == "run_config.json" for name in api.uploaded)
 
 
+def test_publish_of_a_run_folder_can_keep_its_release(classifier_run, tmp_path):
+    api = FakeApi()
+    hub.publish(classifier_run, "alice/mlp", api=api, release_dir=tmp_path / "release")
+    (upload,) = api.named("upload_folder")
+    assert upload[2]["folder_path"] == str((tmp_path / "release").resolve())
+    assert sorted(api.uploaded) == hub.list_folder(tmp_path / "release")
+    hub.publish(classifier_run, "alice/mlp", api=api, release_dir=tmp_path / "release")  # an earlier release: replaced
+    with pytest.raises(ValueError, match="release_dir is for a training run folder"):
+        hub.publish(tmp_path / "release", "alice/mlp", api=api, release_dir=tmp_path / "other")
+
+
 def test_train_classifier_push_to_hub_goes_through_the_release(tiny_dataset_dir, tmp_path, monkeypatch):
     import huggingface_hub
 
@@ -509,10 +550,10 @@ def test_train_classifier_push_to_hub_goes_through_the_release(tiny_dataset_dir,
         return apis[-1]
 
     monkeypatch.setattr(huggingface_hub, "HfApi", make_api)
-    train_classifier(ClassifierArguments(dataset_name=str(tiny_dataset_dir), model="mlp", push_to_hub=True,
-                                         hub_model_id="alice/pushed", hub_private_repo=True,
+    train_classifier(ClassifierArguments(dataset_name=str(tiny_dataset_dir), model="mlp",
                                          config_overrides='{"hidden_sizes": [4]}'),
-                     _tiny_args(tmp_path / "run", num_train_epochs=1))
+                     _tiny_args(tmp_path / "run", num_train_epochs=1, push_to_hub=True, hub_model_id="alice/pushed",
+                                hub_private_repo=True))
     (api,) = apis
     (create,), (upload,) = api.named("create_repo"), api.named("upload_folder")
     assert create[2]["private"] is True and upload[1] == "alice/pushed"

@@ -139,7 +139,7 @@ def test_trust_remote_code_load_where_tinyvision_cannot_be_imported(family, tmp_
     TinyVisionImageProcessor(size={"height": size, "width": size}, num_channels=1).save_pretrained(folder)
     config = json.loads((folder / "config.json").read_text())
     assert set(config["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForImageClassification"}
-    for name in ("modeling_classifier.py", "configuration_classifier.py", "layers.py",
+    for name in ("modeling_classifier.py", "configuration_classifier.py", "layers.py", "modeling_utils.py",
                  "image_processing_tinyvision.py"):
         assert (folder / name).exists(), name
     pixels = torch.randn(3, 1, size, size)

@@ -9,10 +9,11 @@ import torch
 from conftest import accelerate_launch
 from transformers import AutoModelForImageClassification
 
-from tinyvision.presets import PRESETS, get_preset
 from tinyvision import CNNConfig
+from tinyvision.recipes import PRESETS, get_recipe
 from tinyvision.tasks.classification import ClassifierArguments, check_config_fields, resolve_recipe
 from tinyvision.training import TrainingArguments
+
 
 def _launch(args, tmp_path, processes=1):
     return accelerate_launch("train_classifier.py", args, tmp_path, processes)
@@ -67,7 +68,7 @@ def test_presets_set_model_and_training_together_and_explicit_values_win():
         "adagrad", 0.01, 50, 32)
     family, overrides, args, _ = resolve_recipe(ClassifierArguments(preset="cnn1"),
                                              TrainingArguments(learning_rate=0.0005))
-    assert family == "cnn" and overrides == get_preset("cnn1").config
+    assert family == "cnn" and overrides == get_recipe("classifier", "cnn1").config
     assert (args.optimizer, args.learning_rate, args.num_train_epochs) == ("adam", 0.0005, 20)
     family, _, args, classifier_args = resolve_recipe(ClassifierArguments(model="cnn"), TrainingArguments())
     assert (family, args.optimizer, args.learning_rate, args.num_train_epochs) == ("cnn", "sgd", 0.01, 20)

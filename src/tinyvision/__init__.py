@@ -25,18 +25,18 @@ __version__ = "0.1.0"
 register_auto_classes()
 
 __all__ = [
+    "CNNConfig",
+    "CNNForImageClassification",
     "ClockPhotoReader",
     "ClockPhotoReaderConfig",
     "ClockReader",
     "ClockReaderConfig",
-    "CNNConfig",
-    "CNNForImageClassification",
     "GANConfig",
     "GANModel",
-    "VAEConfig",
-    "VAEModel",
     "MLPConfig",
     "MLPForImageClassification",
     "TinyVisionImageProcessor",
+    "VAEConfig",
+    "VAEModel",
     "__version__",
 ]

@@ -75,4 +75,4 @@ def clock_error_summary(errors, pred_hour=None, true_hour=None) -> dict[str, flo
     return summary
 
 
-from .fid import compute_fid, compute_kid, evaluate_generator, frechet_distance, kid_from_features  # noqa: E402,F401
+from .fid import compute_fid, compute_kid, evaluate_generator, frechet_distance, kid_from_features  # noqa: F401

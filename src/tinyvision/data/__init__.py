@@ -1,24 +1,31 @@
 """The data layer: datasets by Hub id or local folder, decoded once into uint8 tensors."""
 
 from .sources import (
+    CATS_DATASET,
     DataError,
-    ImageClassificationData,
+    Splits,
     TensorDataset,
     channel_stats,
     decode_images,
+    image_processor_for,
+    load_cats,
     load_hf_dataset,
     load_image_classification,
+    normalization_stats,
+    split_validation,
 )
-from .sources import CATS_DATASET, load_cats  # noqa: E402  (Task 3)
 
 __all__ = [
+    "CATS_DATASET",
     "DataError",
-    "ImageClassificationData",
+    "Splits",
     "TensorDataset",
     "channel_stats",
     "decode_images",
+    "image_processor_for",
+    "load_cats",
     "load_hf_dataset",
     "load_image_classification",
-    "CATS_DATASET",
-    "load_cats",
+    "normalization_stats",
+    "split_validation",
 ]

@@ -62,15 +62,22 @@ class TensorDataset(torch.utils.data.Dataset):
 
 
 @dataclass
-class ImageClassificationData:
-    """Train / validation / test splits of an image classification dataset."""
+class Splits:
+    """Train / validation / test splits of any task, with the normalisation constants of its training images.
+
+    ``id2label`` names the classes of a classification set; ``source`` says in words where the data came from;
+    ``provenance`` holds what a run must record to reproduce generated data (seeds, generator versions,
+    background collections): the task copies it into ``run_config.json`` and the model card reads it there.
+    """
 
     train: TensorDataset
-    validation: TensorDataset | None
-    test: TensorDataset | None
-    id2label: dict[int, str]
+    validation: TensorDataset | None = None
+    test: TensorDataset | None = None
     image_mean: list[float] = field(default_factory=list)
     image_std: list[float] = field(default_factory=list)
+    id2label: dict[int, str] | None = None
+    source: str = ""
+    provenance: dict = field(default_factory=dict)
 
     @property
     def num_channels(self) -> int:
@@ -79,6 +86,27 @@ class ImageClassificationData:
     @property
     def image_size(self) -> int:
         return self.train.columns["pixel_values"].shape[-1]
+
+    def has_columns(self, names) -> bool:
+        return all(name in self.train.columns for name in names)
+
+
+def normalization_stats(pixels: torch.Tensor, max_images: int | None = None) -> tuple[list[float], list[float]]:
+    """The normalisation constants of a split's uint8 images (N, C, H, W): per-channel mean and std on the 0–1
+    scale over the first ``max_images`` (all by default), the std floored at 1e-3 (a blank channel must not
+    divide by zero). Every task takes its processor's constants from here."""
+    mean, std = channel_stats(pixels if max_images is None else pixels[:max_images])
+    return mean, [max(value, 1e-3) for value in std]
+
+
+def image_processor_for(*, image_size: int, num_channels: int, image_mean=None, image_std=None,
+                        letterbox: bool = False):
+    """The image processor of a model that reads ``image_size``² images with ``num_channels`` channels: the one
+    place a task builds one (constants: its training split's, see :func:`normalization_stats`)."""
+    from ..models import TinyVisionImageProcessor
+
+    return TinyVisionImageProcessor(size={"height": image_size, "width": image_size}, num_channels=num_channels,
+                                    image_mean=image_mean, image_std=image_std, letterbox=letterbox)
 
 
 def load_hf_dataset(dataset_name: str, **kwargs):
@@ -202,7 +230,7 @@ def load_image_classification(
     max_train_samples: int | None = None,
     max_eval_samples: int | None = None,
     cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
-) -> ImageClassificationData:
+) -> Splits:
     """Fashion-MNIST, CIFAR-10 or any image/label dataset (Hub id or local folder) as tensors.
 
     The validation split is carved from train (``validation_split``, fixed ``validation_seed``);
@@ -246,8 +274,8 @@ def load_image_classification(
             pixel_values=torch.from_numpy(test_images),
             labels=torch.tensor(test_split[label_column], dtype=torch.long),
         )
-    mean, std = channel_stats(train.columns["pixel_values"])
-    return ImageClassificationData(train, validation, test, id2label, mean, std)
+    mean, std = normalization_stats(train.columns["pixel_values"])
+    return Splits(train, validation, test, mean, std, id2label=id2label, source=dataset_name)
 
 
 def check_label_range(labels: Sequence[int] | torch.Tensor, num_labels: int, name: str = "labels") -> None:

@@ -3,7 +3,7 @@
 Each unit lives in ``<output_dir>/units/<key>/`` and is finished when its ``result.json`` exists.
 The key hashes everything that determines the run (family, overrides, preset, dataset, profile,
 seed), so a variant listed in several axes (the default model, say) trains once per seed.
-A unit trains with its task's pieces (classifier or clock reader) on the one engine.
+A unit is built by its task's ``build`` (the function the training scripts call) and trained on the one engine.
 """
 
 from __future__ import annotations
@@ -53,14 +53,12 @@ class Unit:
 
     def resolved_training(self) -> dict:
         """The training hyperparameters the run will use (so 'sgd 0.01' and 'default' are one run)."""
+        from ..recipes import TRAINING_DEFAULTS, get_recipe
+
         if self.task.name == "clock":
-            from ..tasks.clock import TRAINING_DEFAULTS
-
-            return {**TRAINING_DEFAULTS, **self.variant.training}
-        from ..presets import MODEL_DEFAULTS, get_preset
-
-        preset = get_preset(self.variant.preset).training if self.variant.preset else {}
-        return {**MODEL_DEFAULTS[self.family], **preset, **self.variant.training}
+            return {**TRAINING_DEFAULTS["clock_reader"], **self.variant.training}
+        preset = get_recipe("classifier", self.variant.preset).training if self.variant.preset else {}
+        return {**TRAINING_DEFAULTS[self.family], **preset, **self.variant.training}
 
     @property
     def key(self) -> str:
@@ -137,66 +135,56 @@ def _dataset_path(data_dir: str, dataset: str) -> str:
     return str(Path(data_dir) / dataset) if (Path(data_dir) / dataset).exists() else dataset
 
 
-def _classifier_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
-    from accelerate.utils import set_seed
+def _unit_training_args(unit: Unit, run_dir: Path, disable_tqdm: bool, epochs: int | None):
+    from ..training import TrainingArguments
 
-    from ..data import load_image_classification
-    from ..tasks.classification import ClassificationStep, ClassifierArguments, build_classifier, resolve_recipe
-    from ..training import Engine, TrainingArguments
+    return TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
+                             checkpointing_steps="epoch", checkpoints_total_limit=1, resume_from_checkpoint="latest",
+                             disable_tqdm=disable_tqdm, **unit.variant.training)
 
-    if unit.variant.data:  # the classifier study loads its data from the profile, not from ClassifierArguments
+
+def classifier_run(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool = True):
+    """What ``train_classifier.py`` runs for this unit: its arguments, sized by the study profile."""
+    from ..tasks.classification import ClassifierArguments, build
+
+    if unit.variant.data:  # the classifier study sizes its data from the profile, not from the variant
         raise ValueError(f"variant {unit.variant.name!r}: data overrides {unit.variant.data} apply to the clock "
                          f"study only")
     profile: Profile = PROFILES[unit.profile]
     family = unit.family
-    dataset_path = _dataset_path(data_dir, unit.variant.dataset)
-    if unit.full_train:
+    limit = (lambda table: None if table is None else table[family])
+    if unit.full_train:  # all of train, evaluated on test after every epoch (the seed's Figure 7)
+        sizes = dict(validation_split=0.0, max_train_samples=profile.best_max_train_samples, eval_split="test")
         epochs = profile.best_epochs[family]
-        data = load_image_classification(dataset_path, validation_split=0.0,
-                                         max_train_samples=profile.best_max_train_samples)
-        eval_dataset, test_dataset = data.test, data.test  # the seed's Figure 7 plots test accuracy per epoch
     else:
+        sizes = dict(max_train_samples=limit(profile.max_train_samples),
+                     max_eval_samples=limit(profile.max_eval_samples))
         epochs = profile.epochs[family]
-        limit = (lambda table: None if table is None else table[family])
-        data = load_image_classification(dataset_path, max_train_samples=limit(profile.max_train_samples),
-                                         max_eval_samples=limit(profile.max_eval_samples))
-        eval_dataset, test_dataset = data.validation, None
-
-    classifier_args = ClassifierArguments(dataset_name=dataset_path, model=family, preset=unit.variant.preset,
-                                          config_overrides=json.dumps(unit.variant.config))
-    training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
-                                      checkpointing_steps="epoch", checkpoints_total_limit=1,
-                                      resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
-                                      **unit.variant.training)
-    family, config_overrides, training_args, classifier_args = resolve_recipe(classifier_args, training_args)
-    set_seed(unit.seed)
-    model, processor = build_classifier(family, data, config_overrides)
-    engine = Engine(ClassificationStep(model, processor, augment=classifier_args.augment), training_args, data.train,
-                    eval_dataset, test_dataset=test_dataset)
-    return engine, len(data.train), len(eval_dataset) if eval_dataset is not None else 0
+    classifier_args = ClassifierArguments(dataset_name=_dataset_path(data_dir, unit.variant.dataset), model=family,
+                                          preset=unit.variant.preset, config_overrides=json.dumps(unit.variant.config),
+                                          **sizes)
+    return build(classifier_args, _unit_training_args(unit, run_dir, disable_tqdm, epochs))
 
 
 # Every clock unit of a study trains on the same clocks (only the seed of the weights and the batch order
-# changes), so a process renders them once: (data fields of ClockArguments) → ClockData.
+# changes), so a process renders them once: (data fields of ClockArguments) → Splits.
 _CLOCK_DATA_CACHE: dict[tuple, object] = {}
 
 
 def _clock_data(args):
-    from ..tasks.clock import load_clock_data
+    from ..tasks.clock import load_reader_data
 
     key = (args.dataset_name, args.image_size, args.num_train_examples, args.num_eval_examples,
            args.num_test_examples, args.data_seed, args.max_rotation)
     if key not in _CLOCK_DATA_CACHE:
-        _CLOCK_DATA_CACHE[key] = load_clock_data(args)
+        _CLOCK_DATA_CACHE[key] = load_reader_data(args)
     return _CLOCK_DATA_CACHE[key]
 
 
-def _clock_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
-    """train_clock's recipe (ClockArguments + TRAINING_DEFAULTS), the variant's config, the profile's sizes."""
-    from accelerate.utils import set_seed
-
-    from ..tasks.clock import TRAINING_DEFAULTS, ClockArguments, ClockStep, build_clock_reader
-    from ..training import Engine, TrainingArguments
+def clock_run(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool = True):
+    """What ``train_clock.py --model reader`` runs for this unit: the variant's head and config, the profile's
+    sizes (the clocks rendered once per process for every unit that shares them)."""
+    from ..tasks.clock import ClockArguments, build
 
     profile: Profile = PROFILES[unit.profile]
     config = dict(unit.variant.config)
@@ -205,31 +193,24 @@ def _clock_engine(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool):
                                 interval_minutes=config.pop("interval_minutes", 30), dataset_name=dataset,
                                 num_proc=1,  # the study runs one process per core (shards in parallel)
                                 config_overrides=json.dumps(config), **{**profile.clock, **unit.variant.data})
-    training_args = TrainingArguments(output_dir=str(run_dir), seed=unit.seed,
-                                      num_train_epochs=profile.epochs.get(unit.family),
-                                      checkpointing_steps="epoch", checkpoints_total_limit=1,
-                                      resume_from_checkpoint="latest", disable_tqdm=disable_tqdm,
-                                      **unit.variant.training).with_defaults(**TRAINING_DEFAULTS)
-    data = _clock_data(clock_args)
-    set_seed(unit.seed)
-    model, processor = build_clock_reader(clock_args, data)
-    engine = Engine(ClockStep(model, processor, augment=clock_args.augment, max_grad_norm=training_args.max_grad_norm),
-                    training_args, data.train, data.validation, test_dataset=data.test,
-                    run_config={"task": "clock-reading", "clock_args": asdict(clock_args), "data_source": data.source,
-                                "model_config": model.config.to_dict()})
-    return engine, len(data.train), len(data.validation) if data.validation is not None else 0
+    training_args = _unit_training_args(unit, run_dir, disable_tqdm, profile.epochs.get(unit.family))
+    return build(clock_args, training_args, splits=_clock_data(clock_args))
 
 
-ENGINE_BUILDERS = {"classification": _classifier_engine, "clock": _clock_engine}
+RUN_BUILDERS = {"classification": classifier_run, "clock": clock_run}
 
 
 def run_unit(unit: Unit, data_dir: str, output_dir: Path, *, disable_tqdm: bool = True) -> dict:
     """Train one unit with the engine and write its result.json (atomically, last)."""
+    from ..tasks.common import make_engine
     from ..training import write_json_atomic
 
     unit_dir = output_dir / "units" / unit.key
     run_dir = unit_dir / "run"
-    engine, num_train, num_eval = ENGINE_BUILDERS[unit.task.name](unit, data_dir, run_dir, disable_tqdm)
+    run = RUN_BUILDERS[unit.task.name](unit, data_dir, run_dir, disable_tqdm)
+    engine = make_engine(run)
+    num_train = len(run.splits.train)
+    num_eval = len(run.splits.validation) if run.splits.validation is not None else 0
     start = time.perf_counter()
     result = engine.train()
     result_payload = {

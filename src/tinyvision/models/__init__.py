@@ -6,10 +6,11 @@ from .configuration_clock_photo import ClockPhotoReaderConfig
 from .configuration_gan import GANConfig
 from .configuration_vae import VAEConfig
 from .image_processing_tinyvision import TinyVisionImageProcessor, normalize_uint8
-from .modeling_classifier import CNNForImageClassification, MLPForImageClassification, TinyVisionPreTrainedModel
+from .modeling_classifier import CNNForImageClassification, MLPForImageClassification
 from .modeling_clock import ClockReader, ClockReaderOutput
 from .modeling_clock_photo import ClockPhotoReader, ClockPhotoReaderOutput
 from .modeling_gan import GANModel, GANOutput
+from .modeling_utils import TinyVisionPreTrainedModel
 from .modeling_vae import VAEModel, VAEOutput
 
 __all__ = [

@@ -171,7 +171,7 @@ class CNNConfig(_ClassifierConfigMixin, PretrainedConfig):
         self._check_common()
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)
         check_conv_stack(self, "padding")
-        self.feature_map_size  # walks the geometry and raises on an impossible one
+        _ = self.feature_map_size  # walks the geometry and raises on an impossible one
 
     @property
     def paddings(self) -> list[str]:

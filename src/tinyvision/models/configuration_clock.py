@@ -26,12 +26,12 @@ Heads (``head``) — what the network outputs, how the targets are encoded and h
 * ``periodic`` — the seed's label transformation: 4 tanh outputs, ``(sin, cos)`` of the hour-hand angle
   ``30 * (hour + minute / 60)`` and of the minute angle ``6 * minute`` (angles of the dial, relative
   to 12), mean squared error. Decoded with ``atan2``; the hour is resolved with the minute
-  (:func:`~modeling_clock.resolve_hour`).
+  (:func:`~clock_heads.resolve_hour`).
 * ``hybrid`` — the seed's proposed next step: two FC branches; 12 hour logits (cross-entropy) and
   ``(sin, cos)`` of the minute angle (mean squared error). The minute is read with ``atan2``; the hour
   is the argmax class unless the classifier straddles a class boundary (a neighbour holds at least a
   quarter of the top probability), in which case the minute says which side of the boundary the hand
-  is on (:func:`~modeling_clock.resolve_hour_classes`): a classifier leaning to 3 with weight on 2
+  is on (:func:`~clock_heads.resolve_hour_classes`): a classifier leaning to 3 with weight on 2
   reads 2:59, not 3:59.
 * ``angles`` (default, recommended) — 8 outputs: ``(sin, cos)`` of the *absolute image angles* of the
   12 o'clock marker (``dial_rotation``), the hour hand and the minute hand, and of the *tick phase*
@@ -45,7 +45,8 @@ Heads (``head``) — what the network outputs, how the targets are encoded and h
   any image can be read once trained.
 
 Every head's decode gives a position on the dial in minutes (a float in [0, 720)); the model rounds it
-to the nearest minute and returns integer ``hour`` (0–11) and ``minute`` (0–59).
+to the nearest minute and returns integer ``hour`` (0–11) and ``minute`` (0–59). Each head is a class in
+``clock_heads.CLOCK_HEADS``; ``HEADS`` below lists their names for validating a config without the model code.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from .layers import (
 HEADS = ("regression", "classification", "multihead", "periodic", "hybrid", "angles")
 ANGLE_COLUMNS = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 MINUTES_PER_DIAL = 720
+DEFAULT_ANGLE_LOSS_WEIGHTS = (2.0, 1.0, 1.0, 1.0)  # marker, hour hand, minute hand, tick phase
 
 # The custom-pipeline entry written into config.json: where ``clock-reading`` is not a registered task
 # (a Python without tinyvision), transformers builds the pipeline from ``pipeline_clock.py`` in the folder.
@@ -192,7 +194,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         initializer: str = "he_uniform",
         head: str = "angles",
         interval_minutes: int = 30,
-        angle_loss_weights: Sequence[float] = (2.0, 1.0, 1.0, 1.0),
+        angle_loss_weights: Sequence[float] = DEFAULT_ANGLE_LOSS_WEIGHTS,
         column_loss_weight: float = 1.0,
         **kwargs,
     ):
@@ -261,7 +263,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             raise ValueError("`angle_channels` needs `polar` (on the image, `coord_channels` already says where up is)")
         if self.polar and any(kernel % 2 == 0 for kernel in self.conv_kernel_sizes):
             raise ValueError(f"`conv_kernel_sizes` must be odd when `polar` is true, got {self.conv_kernel_sizes}")
-        self.feature_map_shape  # walks the geometry and raises on an impossible one
+        _ = self.feature_map_shape  # walks the geometry and raises on an impossible one
 
     # ------------------------------------------------------------------------------- geometry
     @property

@@ -34,83 +34,14 @@ from collections.abc import Sequence
 
 from transformers import PretrainedConfig
 
-from .layers import ACTIVATIONS, INITIALIZERS, check_choice, check_non_negative, check_positive_ints
-
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")
-
-
-def check_stride2_kernel(name: str, kernel: int) -> None:
-    """A stride-2 layer halves / doubles the side exactly for kernels of 2 or more (3: the seed's; 4: DCGAN's)."""
-    if kernel < 2:
-        raise ValueError(f"`{name}` must be at least 2 for a stride-2 layer to see every pixel, got {kernel}")
-
-
-class ConvDecoderFieldsMixin:
-    """Checks and derived sizes of the Dense → reshape → transposed-conv stack (generator or decoder).
-
-    Subclasses name their fields with a prefix (``generator_`` or ``decoder_``) given by ``_decoder_prefix``.
-    """
-
-    _decoder_prefix = "generator"
-
-    def _decoder_field(self, name: str):
-        return getattr(self, f"{self._decoder_prefix}_{name}")
-
-    @property
-    def pixel_range(self) -> tuple[float, float]:
-        """The range of images inside the model: (0, 1) after a sigmoid, (-1, 1) after a tanh."""
-        return (0.0, 1.0) if self.output_activation == "sigmoid" else (-1.0, 1.0)
-
-    @property
-    def image_mean(self) -> list[float]:
-        """Image-processor constants that map 0–1 pixels into :attr:`pixel_range` ((x - mean) / std)."""
-        return [0.0 if self.output_activation == "sigmoid" else 0.5] * self.num_channels
-
-    @property
-    def image_std(self) -> list[float]:
-        return [1.0 if self.output_activation == "sigmoid" else 0.5] * self.num_channels
-
-    @property
-    def initial_size(self) -> int:
-        """Side of the feature map the Dense layer is reshaped to (2 for 64×64 and five upsamplings)."""
-        return self.image_size // 2 ** len(self._decoder_field("filters"))
-
-    @property
-    def initial_channels(self) -> int:
-        """Channels of that reshaped map (1024 / (2·2) = 256 by default)."""
-        return self._decoder_field("dense_size") // self.initial_size**2
-
-    def _check_image(self) -> None:
-        check_positive_ints("image_size", [self.image_size])
-        check_choice("num_channels", self.num_channels, (1, 3))
-        check_positive_ints("latent_dim", [self.latent_dim])
-        check_choice("initializer", self.initializer, INITIALIZERS)
-
-    def _check_decoder(self) -> None:
-        prefix = self._decoder_prefix
-        filters = self._decoder_field("filters")
-        check_positive_ints(f"{prefix}_filters", filters, allow_empty=False)
-        check_positive_ints(f"{prefix}_dense_size", [self._decoder_field("dense_size")])
-        check_positive_ints(f"{prefix}_kernel_size", [self._decoder_field("kernel_size")])
-        check_stride2_kernel(f"{prefix}_kernel_size", self._decoder_field("kernel_size"))
-        check_positive_ints("output_kernel_size", [self.output_kernel_size])
-        check_choice(f"{prefix}_activation", self._decoder_field("activation"), ACTIVATIONS)
-        check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        if self.output_kernel_size % 2 == 0:
-            raise ValueError(f"`output_kernel_size` must be odd ('same' padding at stride 1), got {self.output_kernel_size}")
-        upsamplings = 2 ** len(filters)
-        if self.image_size % upsamplings:
-            raise ValueError(
-                f"`image_size` ({self.image_size}) must be divisible by 2**len({prefix}_filters) = {upsamplings}: "
-                f"each of the {len(filters)} stride-2 transposed convolutions doubles the side"
-            )
-        dense_size = self._decoder_field("dense_size")
-        if dense_size % self.initial_size**2:
-            raise ValueError(
-                f"`{prefix}_dense_size` ({dense_size}) must be a multiple of {self.initial_size}² = "
-                f"{self.initial_size**2}: it is reshaped to (channels, {self.initial_size}, {self.initial_size}) "
-                f"(image_size {self.image_size} / 2**{len(filters)})"
-            )
+from .layers import (
+    ACTIVATIONS,
+    ConvDecoderFieldsMixin,
+    check_choice,
+    check_non_negative,
+    check_positive_ints,
+    check_stride2_kernel,
+)
 
 
 class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):

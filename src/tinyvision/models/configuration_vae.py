@@ -22,8 +22,14 @@ from collections.abc import Sequence
 
 from transformers import PretrainedConfig
 
-from .configuration_gan import ConvDecoderFieldsMixin, check_stride2_kernel
-from .layers import ACTIVATIONS, check_choice, check_non_negative, check_positive_ints
+from .layers import (
+    ACTIVATIONS,
+    ConvDecoderFieldsMixin,
+    check_choice,
+    check_non_negative,
+    check_positive_ints,
+    check_stride2_kernel,
+)
 
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 

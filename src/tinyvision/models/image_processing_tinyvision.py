@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -103,7 +104,7 @@ class TinyVisionImageProcessor(BaseImageProcessor):
             on black (:func:`letterbox_geometry`), as the photo clock reader was trained; otherwise stretch.
     """
 
-    model_input_names = ["pixel_values"]
+    model_input_names: ClassVar[list[str]] = ["pixel_values"]
 
     def __init__(
         self,

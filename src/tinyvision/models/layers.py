@@ -1,4 +1,6 @@
-"""Building blocks shared by every tinyvision model.
+"""Building blocks shared by every tinyvision model family: config checks, activations, initialisers,
+conv/dense stacks, and the stride-2 convolutions and Dense → transposed-conv decoder (with its config
+fields) that the GAN and the VAE both use.
 
 This file travels with saved models (``trust_remote_code``), so it imports nothing from
 ``tinyvision``: only torch and transformers.
@@ -17,6 +19,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "leaky_relu")
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "torch_default")
 PADDINGS = ("same", "valid")
 POOLINGS = ("max", "avg")
+OUTPUT_ACTIVATIONS = ("sigmoid", "tanh")  # of an image decoder: [0, 1] or [-1, 1]
 
 
 def check_choice(name: str, value, choices: Sequence) -> None:
@@ -211,3 +214,146 @@ class GaussianNoise(nn.Module):
         if self.training and self.stddev > 0:
             return hidden_states + torch.randn_like(hidden_states) * self.stddev
         return hidden_states
+
+
+# --------------------------------------------- the GAN's and the VAE's stride-2 convolutions and decoder
+def check_stride2_kernel(name: str, kernel: int) -> None:
+    """A stride-2 layer halves / doubles the side exactly for kernels of 2 or more (3: the seed's; 4: DCGAN's)."""
+    if kernel < 2:
+        raise ValueError(f"`{name}` must be at least 2 for a stride-2 layer to see every pixel, got {kernel}")
+
+
+class ConvDecoderFieldsMixin:
+    """Checks and derived sizes of the Dense → reshape → transposed-conv stack (generator or decoder).
+
+    Subclasses name their fields with a prefix (``generator_`` or ``decoder_``) given by ``_decoder_prefix``.
+    """
+
+    _decoder_prefix = "generator"
+
+    def _decoder_field(self, name: str):
+        return getattr(self, f"{self._decoder_prefix}_{name}")
+
+    @property
+    def pixel_range(self) -> tuple[float, float]:
+        """The range of images inside the model: (0, 1) after a sigmoid, (-1, 1) after a tanh."""
+        return (0.0, 1.0) if self.output_activation == "sigmoid" else (-1.0, 1.0)
+
+    @property
+    def image_mean(self) -> list[float]:
+        """Image-processor constants that map 0–1 pixels into :attr:`pixel_range` ((x - mean) / std)."""
+        return [0.0 if self.output_activation == "sigmoid" else 0.5] * self.num_channels
+
+    @property
+    def image_std(self) -> list[float]:
+        return [1.0 if self.output_activation == "sigmoid" else 0.5] * self.num_channels
+
+    @property
+    def initial_size(self) -> int:
+        """Side of the feature map the Dense layer is reshaped to (2 for 64×64 and five upsamplings)."""
+        return self.image_size // 2 ** len(self._decoder_field("filters"))
+
+    @property
+    def initial_channels(self) -> int:
+        """Channels of that reshaped map (1024 / (2·2) = 256 by default)."""
+        return self._decoder_field("dense_size") // self.initial_size**2
+
+    def _check_image(self) -> None:
+        check_positive_ints("image_size", [self.image_size])
+        check_choice("num_channels", self.num_channels, (1, 3))
+        check_positive_ints("latent_dim", [self.latent_dim])
+        check_choice("initializer", self.initializer, INITIALIZERS)
+
+    def _check_decoder(self) -> None:
+        prefix = self._decoder_prefix
+        filters = self._decoder_field("filters")
+        check_positive_ints(f"{prefix}_filters", filters, allow_empty=False)
+        check_positive_ints(f"{prefix}_dense_size", [self._decoder_field("dense_size")])
+        check_positive_ints(f"{prefix}_kernel_size", [self._decoder_field("kernel_size")])
+        check_stride2_kernel(f"{prefix}_kernel_size", self._decoder_field("kernel_size"))
+        check_positive_ints("output_kernel_size", [self.output_kernel_size])
+        check_choice(f"{prefix}_activation", self._decoder_field("activation"), ACTIVATIONS)
+        check_choice("output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
+        if self.output_kernel_size % 2 == 0:
+            raise ValueError(f"`output_kernel_size` must be odd ('same' padding at stride 1), got {self.output_kernel_size}")
+        upsamplings = 2 ** len(filters)
+        if self.image_size % upsamplings:
+            raise ValueError(
+                f"`image_size` ({self.image_size}) must be divisible by 2**len({prefix}_filters) = {upsamplings}: "
+                f"each of the {len(filters)} stride-2 transposed convolutions doubles the side"
+            )
+        dense_size = self._decoder_field("dense_size")
+        if dense_size % self.initial_size**2:
+            raise ValueError(
+                f"`{prefix}_dense_size` ({dense_size}) must be a multiple of {self.initial_size}² = "
+                f"{self.initial_size**2}: it is reshaped to (channels, {self.initial_size}, {self.initial_size}) "
+                f"(image_size {self.image_size} / 2**{len(filters)})"
+            )
+
+
+class ConvDownsampler(nn.Module):
+    """Stride-2 'same' convolutions, each → [BatchNorm, not the first] → activation → [Gaussian noise], then flatten.
+
+    The discriminator's and the encoder's body: 64 → 32 → 16 → 8 → 4 → 2 with five layers.
+    """
+
+    def __init__(self, in_channels: int, image_size: int, filters: Sequence[int], kernel_size: int,
+                 activation: str, *, negative_slope: float = 0.01, noise_std: float = 0.0, batch_norm: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = []
+        size = image_size
+        padding = (kernel_size - 1) // 2  # 'same' for stride 2: halves even sides (kernel 3: 1, kernel 4: 1)
+        for index, out_channels in enumerate(filters):
+            layers.append(nn.Conv2d(in_channels, out_channels, kernel_size, stride=2, padding=padding))
+            if batch_norm and index > 0:  # DCGAN: not on the layer that sees the images
+                layers.append(nn.BatchNorm2d(out_channels))
+            layers.append(get_activation(activation, negative_slope))
+            if noise_std > 0:
+                layers.append(GaussianNoise(noise_std))
+            in_channels = out_channels
+            size = (size + 2 * padding - kernel_size) // 2 + 1
+        self.layers = nn.Sequential(*layers)
+        self.out_features = in_channels * size * size
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.layers(pixel_values).flatten(1)
+
+
+class ConvDecoder(nn.Module):
+    """Dense → reshape → stride-2 transposed convolutions (each doubles the side) → Conv2D to pixels.
+
+    Returns pre-activation outputs ("logits"); the model applies its ``output_activation``.
+    """
+
+    def __init__(self, latent_dim: int, dense_size: int, initial_size: int, filters: Sequence[int],
+                 kernel_size: int, activation: str, *, batch_norm: bool, out_channels: int, output_kernel_size: int):
+        super().__init__()
+        self.initial_channels = dense_size // initial_size**2
+        self.initial_size = initial_size
+        self.dense = nn.Linear(latent_dim, dense_size)
+        self.dense_activation = get_activation(activation)
+        layers: list[nn.Module] = []
+        in_channels = self.initial_channels
+        # Exactly double the side, as Keras' 'same' Conv2DTranspose(strides=2): (in - 1)·2 - 2p + k + op = 2·in
+        # (kernel 3: p 1, op 1; kernel 4, DCGAN's: p 1, op 0; kernel 5: p 2, op 1).
+        padding = (kernel_size - 1) // 2
+        output_padding = 2 + 2 * padding - kernel_size
+        for channels in filters:
+            layers.append(nn.ConvTranspose2d(in_channels, channels, kernel_size, stride=2, padding=padding,
+                                             output_padding=output_padding))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(channels))
+            layers.append(get_activation(activation))
+            in_channels = channels
+        self.upsample = nn.Sequential(*layers)
+        self.to_pixels = nn.Conv2d(in_channels, out_channels, output_kernel_size,
+                                   padding=conv_padding(output_kernel_size, 1, "same"))
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        hidden = self.dense_activation(self.dense(latents))
+        hidden = hidden.view(len(latents), self.initial_channels, self.initial_size, self.initial_size)
+        return self.to_pixels(self.upsample(hidden))
+
+
+def apply_output_activation(logits: torch.Tensor, name: str) -> torch.Tensor:
+    return torch.sigmoid(logits) if name == "sigmoid" else torch.tanh(logits)

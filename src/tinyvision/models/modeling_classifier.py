@@ -7,32 +7,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 from transformers.modeling_outputs import ImageClassifierOutput
 
 from .configuration_classifier import CNNConfig, MLPConfig
-from .layers import check_pixel_values, conv_padding, dense_stack, get_activation, init_module, kernel_penalty
-
-
-class TinyVisionPreTrainedModel(PreTrainedModel):
-    """Base of every tinyvision model: Keras-style initialisation and complete ``auto_map`` entries."""
-
-    main_input_name = "pixel_values"
-    # Extra Auto classes written into config.auto_map on save, so a saved folder answers to each of
-    # them with trust_remote_code=True (register_for_auto_class records only one per class).
-    _extra_auto_classes: tuple[str, ...] = ("AutoModel",)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_module(module, self.config.initializer)
-
-    def save_pretrained(self, save_directory, *args, **kwargs):
-        if self._auto_class is not None:
-            module = type(self).__module__.split(".")[-1]
-            auto_map = dict(getattr(self.config, "auto_map", None) or {})
-            for auto_class in self._extra_auto_classes:
-                auto_map[auto_class] = f"{module}.{type(self).__name__}"
-            self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+from .layers import check_pixel_values, conv_padding, dense_stack, get_activation, kernel_penalty
+from .modeling_utils import TinyVisionPreTrainedModel
 
 
 def _classification_output(model, logits: torch.Tensor, labels: torch.Tensor | None) -> ImageClassifierOutput:

@@ -3,7 +3,8 @@
 ``ClockReader(pixel_values, hour=None, minute=None, dial_rotation=None, hour_hand_angle=None,
 minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
 
-* ``logits`` — the head's raw outputs (layout in :func:`decode_logits`; two-branch heads concatenated);
+* ``logits`` — the head's raw outputs (``model.named_outputs(logits)`` names them; two-branch heads
+  concatenated);
 * ``minutes`` — the decoded position on the dial, a float in [0, 720) (``60 * hour + minute``);
 * ``hour`` (int64, 0–11) and ``minute`` (int64, 0–59) — ``minutes`` rounded to the nearest minute;
 * ``loss`` — when targets are given: ``hour``/``minute`` (or ``labels`` = ``[hour, minute]`` rows, the
@@ -11,9 +12,10 @@ minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
   the ``angles`` head (its tick phase is ``12 * dial_rotation``). A head whose columns are missing
   raises a ValueError naming them.
 
-How each head encodes targets and decodes is described in ``configuration_clock``; the decoding is
-made of the pure functions below (``decode_*``, :func:`resolve_hour`, :func:`resolve_hour_classes`,
-:func:`snap_to_ticks`), which travel with saved models.
+How each head encodes targets, computes its loss and decodes lives in its class in ``clock_heads``
+(described in ``configuration_clock``); this file holds the backbone, the polar grid and the ``angles``
+head's column readout on it. The helpers that scripts and tests import from here (``decode_logits``,
+``sincos_to_degrees``, ``resolve_hour``...) are re-exported from ``clock_heads``.
 This file imports nothing from ``tinyvision`` (trust_remote_code).
 """
 
@@ -28,110 +30,31 @@ from torch import nn
 from torch.nn import functional as F
 from transformers.utils import ModelOutput
 
-from .configuration_clock import ANGLE_COLUMNS, MINUTES_PER_DIAL, ClockReaderConfig
+from .clock_heads import (  # noqa: F401  (re-exported: the public helpers of the clock reader)
+    CLOCK_HEADS,
+    ClockHead,
+    build_head,
+    decode_angles,
+    decode_logits,
+    degrees_to_sincos,
+    head_loss,
+    resolve_hour,
+    resolve_hour_classes,
+    sincos_to_degrees,
+    snap_to_ticks,
+    split_dial_minutes,
+)
+from .configuration_clock import ANGLE_COLUMNS, ClockReaderConfig
 from .layers import check_pixel_values, conv_padding, dense_stack, get_activation
-from .modeling_classifier import TinyVisionPreTrainedModel
+from .modeling_utils import TinyVisionPreTrainedModel
 
-TWO_BRANCH_HEADS = ("multihead", "hybrid")
-# The ``angles`` head's outputs on the polar grid: marker, hour hand, minute hand at their own angle, and the
-# tick phase at 12 times the marker's.
+# The ``angles`` head's column readout on the polar grid, in ``AnglesHead.OUTPUTS`` order: marker, hour
+# hand, minute hand at their own angle, and the tick phase at 12 times the marker's.
 COLUMN_TARGET_FREQUENCIES = (1.0, 1.0, 1.0, 12.0)
 PIPELINE_FILE = "pipeline_clock.py"
 
 
-# ----------------------------------------------------------------------------- pure functions
-def degrees_to_sincos(degrees: torch.Tensor) -> torch.Tensor:
-    """Angles in degrees (any shape) → ``(..., 2)`` pairs ``(sin, cos)``."""
-    radians = torch.deg2rad(torch.as_tensor(degrees, dtype=torch.float32))
-    return torch.stack((torch.sin(radians), torch.cos(radians)), dim=-1)
-
-
-def sincos_to_degrees(sin: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
-    """``atan2`` back to degrees in [0, 360) (clockwise from up when ``sin``/``cos`` encode such an angle)."""
-    return torch.rad2deg(torch.atan2(sin.float(), cos.float())).remainder(360.0)
-
-
-def resolve_hour(hour_float, minute) -> torch.Tensor:
-    """The whole hour (0–11) that, with ``minute``, best explains the hour-hand position ``hour_float``.
-
-    ``hour_float`` is where the hour hand points, in hours (0–12, e.g. 2.98 just before 3); the hand of
-    ``H:minute`` points at ``H + minute / 60``, so ``H = round(hour_float - minute / 60) mod 12``. A hand
-    almost on 3 reads 2 when the minute is 59 (2:59, not 3:59) and 3 when it is 0 (3:00, not 2:00).
-    """
-    hour_float = torch.as_tensor(hour_float, dtype=torch.float32)
-    minute = torch.as_tensor(minute, dtype=torch.float32)
-    return torch.floor(hour_float - minute / 60.0 + 0.5).remainder(12).long()
-
-
-def split_dial_minutes(minutes) -> tuple[torch.Tensor, torch.Tensor]:
-    """A dial position in minutes (float) → (hour 0–11, minute 0–59), rounded to the nearest minute."""
-    total = torch.floor(torch.as_tensor(minutes, dtype=torch.float32) + 0.5).remainder(MINUTES_PER_DIAL).long()
-    return total // 60, total % 60
-
-
-def decode_regression(logits: torch.Tensor) -> torch.Tensor:
-    """``[fractional hours]`` → minutes on the dial (5.75 → 345.0), wrapped into [0, 720)."""
-    return (logits[:, 0].float() * 60.0).remainder(MINUTES_PER_DIAL)
-
-
-def decode_classification(logits: torch.Tensor, interval_minutes: int) -> torch.Tensor:
-    """``720 / interval`` interval logits → the middle minute of the argmax interval."""
-    return logits.argmax(-1).float() * interval_minutes + (interval_minutes - 1) / 2.0
-
-
-def decode_multihead(logits: torch.Tensor) -> torch.Tensor:
-    """``[12 hour logits, minute / 60]`` → ``60 * argmax + minute`` (minute rounded, clipped to 0–59)."""
-    hour = logits[:, :12].argmax(-1).float()
-    minute = torch.floor(logits[:, 12].float() * 60.0 + 0.5).clamp(0, 59)
-    return hour * 60.0 + minute
-
-
-def decode_periodic(logits: torch.Tensor) -> torch.Tensor:
-    """``[sin, cos of the hour angle, sin, cos of the minute angle]`` → minutes (hour resolved by the minute)."""
-    minute = sincos_to_degrees(logits[:, 2], logits[:, 3]) / 6.0
-    hour = resolve_hour(sincos_to_degrees(logits[:, 0], logits[:, 1]) / 30.0, minute)
-    return hour.float() * 60.0 + minute
-
-
-def resolve_hour_classes(hour_logits: torch.Tensor, minute, min_share: float = 0.25) -> torch.Tensor:
-    """The whole hour from 12 hour-class logits (class k = hand in [k, k + 1)), resolved with the minute.
-
-    Near a class boundary a classifier splits its probability between the two classes around it. When
-    the argmax class ``k`` shares at least ``min_share`` of its probability with a neighbour, the
-    classifier straddles that boundary, and the minute says on which side the hand is: late in the hour
-    (minute >= 30) means just below the boundary, early means just above it. So a classifier leaning to 3
-    but with weight on 2 reads 2:59, not 3:59, and one leaning to 2 with weight on 3 reads 3:00 (not 2:00).
-    Without such a neighbour the argmax stands.
-    """
-    probs = hour_logits.float().softmax(-1)
-    top, k = probs.max(-1)
-    previous = probs.gather(-1, ((k - 1) % 12)[:, None])[:, 0]
-    following = probs.gather(-1, ((k + 1) % 12)[:, None])[:, 0]
-    late = torch.as_tensor(minute, dtype=torch.float32, device=probs.device) >= 30.0
-    straddles_previous = (previous >= following) & (previous >= min_share * top)  # the boundary at k
-    straddles_following = (following > previous) & (following >= min_share * top)  # the boundary at k + 1
-    hour = torch.where(straddles_previous & late, k - 1, k)
-    hour = torch.where(straddles_following & ~late, k + 1, hour)
-    return hour.remainder(12)
-
-
-def decode_hybrid(logits: torch.Tensor) -> torch.Tensor:
-    """``[12 hour logits, sin, cos of the minute angle]`` → minutes.
-
-    The minute comes from ``atan2``; the hour from the classes, resolved with the minute
-    (:func:`resolve_hour_classes`).
-    """
-    minute = sincos_to_degrees(logits[:, 12], logits[:, 13]) / 6.0
-    hour = resolve_hour_classes(logits[:, :12], minute)
-    return hour.float() * 60.0 + minute
-
-
-def snap_to_ticks(marker: torch.Tensor, tick_phase: torch.Tensor) -> torch.Tensor:
-    """The point of the 30° tick lattice (``tick_phase / 12 + 30 k``) nearest the marker's own estimate."""
-    offset = tick_phase / 12.0
-    return (offset + 30.0 * torch.round((marker - offset) / 30.0)).remainder(360.0)
-
-
+# ----------------------------------------------------------------------------- the column readout
 def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torch.Tensor,
                     window: float = 15.0) -> torch.Tensor:
     """The point of the tick lattice (``tick_phase / 12 + 30 k``) that holds the most marker probability.
@@ -147,25 +70,6 @@ def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torc
     return lattice.gather(1, mass.argmax(1, keepdim=True))[:, 0].remainder(360.0)
 
 
-def decode_angles(logits: torch.Tensor, marker: torch.Tensor | None = None) -> torch.Tensor:
-    """``[sin, cos] × (12 o'clock marker, hour hand, minute hand, 12 × marker)`` in image angles → minutes.
-
-    The marker is ``marker`` when given (the polar reader passes :func:`marker_by_ticks`), else the
-    marker output snapped to the tick lattice (:func:`snap_to_ticks`; six outputs, without the tick phase,
-    are read as they are). The time is read from the hands' angles relative to it, the hour resolved with
-    the minute.
-    """
-    if marker is None:
-        marker = sincos_to_degrees(logits[:, 0], logits[:, 1])
-        if logits.shape[1] >= 8:
-            marker = snap_to_ticks(marker, sincos_to_degrees(logits[:, 6], logits[:, 7]))
-    hour_hand = sincos_to_degrees(logits[:, 2], logits[:, 3])
-    minute_hand = sincos_to_degrees(logits[:, 4], logits[:, 5])
-    minute = (minute_hand - marker).remainder(360.0) / 6.0
-    hour = resolve_hour((hour_hand - marker).remainder(360.0) / 30.0, minute)
-    return hour.float() * 60.0 + minute
-
-
 def vote_vectors(weights: torch.Tensor, votes: torch.Tensor) -> torch.Tensor:
     """Column weights and votes (B, A, T) → (B, 2 T): per target, the weighted mean of the votes as unit
     vectors ``(sin, cos)``, taken at ``COLUMN_TARGET_FREQUENCIES`` times the vote (12 for the tick phase)."""
@@ -173,73 +77,6 @@ def vote_vectors(weights: torch.Tensor, votes: torch.Tensor) -> torch.Tensor:
     radians = torch.deg2rad(frequencies * votes)
     vectors = torch.stack(((weights * torch.sin(radians)).sum(1), (weights * torch.cos(radians)).sum(1)), -1)
     return vectors.reshape(len(votes), -1)
-
-
-def decode_logits(head: str, logits: torch.Tensor, interval_minutes: int = 30,
-                  marker: torch.Tensor | None = None) -> torch.Tensor:
-    """Dispatch to the head's decoder; returns the dial position in minutes, a float in [0, 720).
-
-    ``marker`` (degrees) overrides the ``angles`` head's marker read from its logits."""
-    logits = logits.detach()
-    if head == "regression":
-        minutes = decode_regression(logits)
-    elif head == "classification":
-        minutes = decode_classification(logits, interval_minutes)
-    elif head == "multihead":
-        minutes = decode_multihead(logits)
-    elif head == "periodic":
-        minutes = decode_periodic(logits)
-    elif head == "hybrid":
-        minutes = decode_hybrid(logits)
-    elif head == "angles":
-        minutes = decode_angles(logits, None if marker is None else marker.detach())
-    else:
-        raise ValueError(f"unknown head {head!r}")
-    return minutes.remainder(MINUTES_PER_DIAL)
-
-
-def encode_targets(head: str, targets: dict[str, torch.Tensor], interval_minutes: int = 30) -> dict[str, torch.Tensor]:
-    """The head's training targets from the batch columns (hour 12 counts as 0)."""
-    if head == "angles":
-        encoded = {name: degrees_to_sincos(targets[name].float()) for name in ANGLE_COLUMNS}
-        encoded["tick_phase"] = degrees_to_sincos((12.0 * targets["dial_rotation"].float()).remainder(360.0))
-        return encoded
-    hour = targets["hour"].long().remainder(12)
-    minute = targets["minute"].float()
-    if head == "regression":
-        return {"value": hour.float() + minute / 60.0}
-    if head == "classification":
-        return {"class": torch.div(hour * 60 + minute.long(), interval_minutes, rounding_mode="floor")}
-    if head == "multihead":
-        return {"hour": hour, "minute": minute / 60.0}
-    if head == "periodic":
-        return {"sincos": torch.cat((degrees_to_sincos(30.0 * (hour.float() + minute / 60.0)),
-                                     degrees_to_sincos(6.0 * minute)), dim=-1)}
-    if head == "hybrid":
-        return {"hour": hour, "minute": degrees_to_sincos(6.0 * minute)}
-    raise ValueError(f"unknown head {head!r}")
-
-
-def head_loss(config: ClockReaderConfig, logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The head's loss on the batch columns in ``targets`` (see ``configuration_clock`` for each head's)."""
-    head = config.head
-    encoded = encode_targets(head, targets, config.interval_minutes)
-    logits = logits.float()
-    if head == "regression":
-        return F.mse_loss(logits[:, 0], encoded["value"])
-    if head == "classification":
-        return F.cross_entropy(logits, encoded["class"])
-    if head == "multihead":
-        return F.cross_entropy(logits[:, :12], encoded["hour"]) + F.mse_loss(logits[:, 12], encoded["minute"])
-    if head == "periodic":
-        return F.mse_loss(logits, encoded["sincos"])
-    if head == "hybrid":
-        return F.cross_entropy(logits[:, :12], encoded["hour"]) + F.mse_loss(logits[:, 12:14], encoded["minute"])
-    pairs = logits.view(-1, 4, 2)
-    loss = logits.new_zeros(())
-    for index, (name, weight) in enumerate(zip((*ANGLE_COLUMNS, "tick_phase"), config.angle_loss_weights)):
-        loss = loss + weight * F.mse_loss(pairs[:, index], encoded[name])
-    return loss
 
 
 def column_cross_entropy(log_weights: torch.Tensor, directions: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -251,16 +88,6 @@ def column_cross_entropy(log_weights: torch.Tensor, directions: torch.Tensor, ta
     share = (1.0 - gap / width).clamp(min=0.0)
     share = share / share.sum(1, keepdim=True).clamp(min=1e-12)
     return -(share * log_weights).sum(1).mean()
-
-
-def missing_columns_error(head: str, missing) -> ValueError:
-    if head == "angles":
-        return ValueError(
-            f"the 'angles' head trains on the columns {list(ANGLE_COLUMNS)} (degrees, clockwise from image up), "
-            f"but the batch lacks {list(missing)}. Only generated clocks (tinyvision.data.clocks) carry them; on "
-            "data with just hour/minute train another head (regression, classification, multihead, periodic, hybrid)"
-        )
-    return ValueError(f"the {head!r} head trains on the columns ['hour', 'minute'], but the batch lacks {list(missing)}")
 
 
 # --------------------------------------------------------------------------------- model
@@ -369,16 +196,20 @@ class ClockReader(TinyVisionPreTrainedModel):
 
     def __init__(self, config: ClockReaderConfig):
         super().__init__(config)
+        # What the logits mean (encoding, loss, decoding, names): a plain object, no weights.
+        self.head: ClockHead = build_head(config.head, interval_minutes=config.interval_minutes,
+                                          angle_loss_weights=config.angle_loss_weights)
         self.features, channels = conv_stack(config)
         height, width = config.feature_map_shape
         flat_features = channels * height * width
         fc = {"activation": config.fc_activation, "dropout": config.dropout}
-        if config.head in TWO_BRANCH_HEADS:
+        if self.head.branch_widths is not None:
             # The seed's multi-head layout: the branches split where the dense layers start.
+            hour_width, minute_width = self.head.branch_widths
             self.hour_fc, hour_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
-            self.hour_out = nn.Linear(hour_features, 12)
+            self.hour_out = nn.Linear(hour_features, hour_width)
             self.minute_fc, minute_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
-            self.minute_out = nn.Linear(minute_features, 1 if config.head == "multihead" else 2)
+            self.minute_out = nn.Linear(minute_features, minute_width)
         elif self.reads_columns:
             # One dense stack shared by every angle column (its radii × channels) → per target, a score
             # and an offset of the column's vote.
@@ -386,13 +217,13 @@ class ClockReader(TinyVisionPreTrainedModel):
             self.out = nn.Linear(out_features, 2 * len(COLUMN_TARGET_FREQUENCIES))
         else:
             self.fc, out_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
-            self.out = nn.Linear(out_features, config.num_outputs)
+            self.out = nn.Linear(out_features, self.head.num_outputs)
         self.post_init()
 
     @property
     def reads_columns(self) -> bool:
         """The ``angles`` head on a polar grid reads each angle as a soft-argmax over the angle columns."""
-        return self.config.head == "angles" and self.config.polar
+        return self.head.polar_column_readout and self.config.polar
 
     def column_readout(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, C, R, A) polar features → per target (marker, hour hand, minute hand, tick phase) the log
@@ -423,10 +254,18 @@ class ClockReader(TinyVisionPreTrainedModel):
     def dense_logits(self, features: torch.Tensor) -> torch.Tensor:
         """The flattened feature map through the dense stack(s): every head but the polar ``angles`` one."""
         features = features.flatten(1)
-        if self.config.head in TWO_BRANCH_HEADS:
+        if self.head.branch_widths is not None:
             return torch.cat((self.hour_out(self.hour_fc(features)), self.minute_out(self.minute_fc(features))), -1)
-        logits = self.out(self.fc(features))
-        return torch.tanh(logits) if self.config.head == "periodic" else logits
+        return self.head.activate(self.out(self.fc(features)))
+
+    def named_outputs(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The head's outputs in ``logits`` (this model's ``output.logits``) by name, in their own units.
+
+        For the ``angles`` head: ``marker_degrees``, ``hour_hand_degrees``, ``minute_hand_degrees`` and
+        ``tick_phase_degrees``, each (batch,) in degrees clockwise from image up (the marker as output,
+        before the decoding snaps it to the ticks). See each head's ``named`` in ``clock_heads``.
+        """
+        return self.head.named(logits)
 
     def forward(
         self,
@@ -453,11 +292,12 @@ class ClockReader(TinyVisionPreTrainedModel):
             weights = column_log_weights.exp()
             logits = vote_vectors(weights, votes)
             with torch.no_grad():
-                tick_phase = sincos_to_degrees(logits[:, 6], logits[:, 7])
+                tick_phase = self.head.named(logits)["tick_phase_degrees"]
                 marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase)
+            minutes = self.head.decode(logits, marker)
         else:
             logits = self.dense_logits(features)
-        minutes = decode_logits(config.head, logits, config.interval_minutes, marker=marker)
+            minutes = self.head.decode(logits)
         pred_hour, pred_minute = split_dial_minutes(minutes)
 
         if labels is not None:
@@ -470,11 +310,11 @@ class ClockReader(TinyVisionPreTrainedModel):
                  "hour_hand_angle": hour_hand_angle, "minute_hand_angle": minute_hand_angle}
         loss = None
         if any(value is not None for value in given.values()):
-            missing = [name for name in config.required_columns if given[name] is None]
+            missing = [name for name in self.head.required_columns if given[name] is None]
             if missing:
-                raise missing_columns_error(config.head, missing)
-            targets = {name: torch.as_tensor(given[name], device=logits.device) for name in config.required_columns}
-            loss = head_loss(config, logits, targets)
+                raise self.head.missing_columns_error(missing)
+            targets = {name: torch.as_tensor(given[name], device=logits.device) for name in self.head.required_columns}
+            loss = self.head.loss(logits, targets)
             if column_log_weights is not None and config.column_loss_weight > 0:
                 for index, (name, weight) in enumerate(zip(ANGLE_COLUMNS, config.angle_loss_weights)):
                     loss = loss + config.column_loss_weight * weight * column_cross_entropy(

@@ -29,11 +29,13 @@ from transformers.utils import ModelOutput
 
 from .configuration_clock_photo import ClockPhotoReaderConfig
 from .layers import check_pixel_values
-from .modeling_classifier import TinyVisionPreTrainedModel
-from .modeling_clock import ClockReader, add_coord_channels, copy_pipeline_file, sincos_to_degrees, split_dial_minutes
+from .modeling_clock import ClockReader, add_coord_channels, copy_pipeline_file, split_dial_minutes
+from .modeling_utils import TinyVisionPreTrainedModel
 
 # Detector output channels: heatmap logit, centre offset (x, y) in cells, log radius / image_size, e1, e2.
 DETECTOR_OUTPUTS = ("heat", "offset_x", "offset_y", "log_radius", "shape_e1", "shape_e2")
+# The reader's named outputs behind ``hand_angles``, in its column order: 12 o'clock, hour hand, minute hand.
+HAND_ANGLES = ("marker_degrees", "hour_hand_degrees", "minute_hand_degrees")
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -316,7 +318,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
             reader_targets = (has, angles)
         crops = cut_dials(pixel_values, crop_centre, crop_shape, config.reader_config.image_size, config.crop_fill)
-        logits = torch.zeros(batch, 8, device=grid.device)
+        logits = torch.zeros(batch, self.reader.head.num_outputs, device=grid.device)
         minutes = torch.zeros(batch, device=grid.device)
         if reader_targets is None:
             read = self.reader(pixel_values=crops)
@@ -339,7 +341,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             if reader_loss is not None:
                 loss = loss + config.reader_loss_weight * reader_loss
         hour_read, minute_read = split_dial_minutes(minutes)
-        crop_degrees = torch.stack([sincos_to_degrees(logits[:, 2 * k], logits[:, 2 * k + 1]) for k in range(3)], -1)
+        named = self.reader.named_outputs(logits)
+        crop_degrees = torch.stack([named[name] for name in HAND_ANGLES], -1)
         return ClockPhotoReaderOutput(
             loss=loss, logits=logits, hour=hour_read, minute=minute_read, minutes=minutes, confidence=confidence,
             dial_center=centre, dial_shape=shape, boxes=shape_boxes(centre, shape),

@@ -4,7 +4,8 @@
   ``kl_loss``, see ``configuration_vae``), the reconstruction in [0, 1] and the posterior;
 * ``encode(pixel_values)`` → (z_mean, z_log_var); ``decode(latents)`` → images in [0, 1];
   ``reconstruct(images)`` → decode(z_mean) of tensors or PIL images (through the image processor);
-* ``generate`` / ``interpolate`` as the GAN's (prior samples z ~ N(0, I) through the decoder).
+* ``generate`` / ``interpolate`` as the GAN's (``modeling_utils.LatentImageGeneratorMixin``: prior samples
+  z ~ N(0, I) through the decoder).
 
 The losses are the pure functions below. This file imports nothing from ``tinyvision`` (trust_remote_code).
 """
@@ -20,17 +21,8 @@ from transformers.utils import ModelOutput
 
 from .configuration_vae import VAEConfig
 from .image_processing_tinyvision import TinyVisionImageProcessor
-from .layers import check_pixel_values
-from .modeling_classifier import TinyVisionPreTrainedModel
-from .modeling_gan import (
-    ConvDecoder,
-    ConvDownsampler,
-    LatentImageGeneratorMixin,
-    _to_pil,
-    apply_output_activation,
-    eval_mode,
-    to_unit_range,
-)
+from .layers import ConvDecoder, ConvDownsampler, apply_output_activation, check_pixel_values
+from .modeling_utils import LatentImageGeneratorMixin, TinyVisionPreTrainedModel, eval_mode, to_pil, to_unit_range
 
 
 # ----------------------------------------------------------------------------- pure functions
@@ -147,7 +139,7 @@ class VAEModel(LatentImageGeneratorMixin, TinyVisionPreTrainedModel):
         with eval_mode(self):
             z_mean, z_log_var = self.encode(images.to(next(self.parameters()).device))
             reconstruction = self.decode(reparameterize(z_mean, z_log_var) if sample else z_mean).float()
-        return _to_pil(reconstruction) if return_pil else reconstruction
+        return to_pil(reconstruction) if return_pil else reconstruction
 
     def per_example_losses(self, pixel_values: torch.Tensor, sample: bool | None = None) -> tuple[dict, VAEOutput]:
         """Per-example ``loss``, ``reconstruction_loss`` and ``kl_loss`` (shape (N,)) and the batch output."""

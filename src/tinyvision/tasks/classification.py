@@ -1,24 +1,33 @@
-"""Task 1: train an MLP or CNN image classifier (Fashion-MNIST, CIFAR-10 or any image/label set)."""
+"""Task 1: train an MLP or CNN image classifier (Fashion-MNIST, CIFAR-10 or any image/label set).
+
+``build(args, training_args)`` assembles the run (recipe, data, model, processor, step); ``train_classifier``
+trains it. Recipes (``--preset``) and defaults live in :mod:`tinyvision.recipes`.
+"""
 
 from __future__ import annotations
 
-import inspect
-import json
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from accelerate.utils import set_seed
 from torch.nn import functional as F
 
-from ..data import ImageClassificationData, load_image_classification
+from ..data import Splits, image_processor_for, load_image_classification
 from ..data.augment import augment as augment_images
-from ..models import CNNConfig, CNNForImageClassification, MLPConfig, MLPForImageClassification
-from ..models import TinyVisionImageProcessor
-from ..presets import MODEL_DEFAULTS, get_preset
-from ..training import Engine, SupervisedStep, TrainingArguments, TrainResult
+from ..models import (
+    CNNConfig,
+    CNNForImageClassification,
+    MLPConfig,
+    MLPForImageClassification,
+    TinyVisionImageProcessor,
+)
+from ..recipes import get_recipe, resolve_training
+from ..training import SupervisedStep, TrainingArguments, TrainResult
+from .common import TaskRun, check_config_fields, data_record, parse_config_overrides, train_run
 
 MODEL_FAMILIES = {"mlp": (MLPConfig, MLPForImageClassification), "cnn": (CNNConfig, CNNForImageClassification)}
 DEFAULT_DATASET = "zalando-datasets/fashion_mnist"
+EVAL_SPLITS = ("validation", "test")
 
 
 @dataclass
@@ -35,18 +44,26 @@ class ClassifierArguments:
     validation_seed: int = field(default=0, metadata={"help": "Seed of the train/validation split (fixed)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on at most this many examples."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many examples."})
+    eval_split: str = field(
+        default="validation",
+        metadata={"help": "Split evaluated after every epoch: validation, or test (the seed's Figure 7 plots test "
+                          "accuracy per epoch of the models trained on all of train)."},
+    )
     augment: str | None = field(
         default=None, metadata={"help": "Training augmentation: none, crop or crop_flip (default: the preset's)."}
     )
     model: str | None = field(default=None, metadata={"help": "mlp or cnn (default: the preset's, else mlp)."})
-    preset: str | None = field(default=None, metadata={"help": "mlp1, mlp2 or cnn1: model and training together."})
+    preset: str | None = field(
+        default=None, metadata={"help": "A recipe of tinyvision.recipes: mlp1, mlp2, cnn1 or augmented (model, "
+                                        "training and augmentation together)."})
     config_overrides: str | None = field(
         default=None,
         metadata={"help": 'Model config fields as JSON, e.g. \'{"activation": "tanh", "hidden_sizes": [256]}\'.'},
     )
-    push_to_hub: bool = field(default=False, metadata={"help": "Upload the trained model to the Hub."})
-    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id for --push_to_hub."})
-    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
+
+    def __post_init__(self):
+        if self.eval_split not in EVAL_SPLITS:
+            raise ValueError(f"--eval_split must be one of {list(EVAL_SPLITS)}, got {self.eval_split!r}")
 
 
 class ClassificationStep(SupervisedStep):
@@ -81,100 +98,64 @@ class ClassificationStep(SupervisedStep):
             self.processor.save_pretrained(output_dir)
 
 
-def parse_config_overrides(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        overrides = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--config_overrides must be a JSON object: {error}") from error
-    if not isinstance(overrides, dict):
-        raise ValueError(f"--config_overrides must be a JSON object, got {type(overrides).__name__}")
-    return overrides
-
-
 def resolve_recipe(args: ClassifierArguments, training_args: TrainingArguments):
-    """(family, config overrides, training args, classifier args): explicit > preset > model defaults."""
-    preset = get_preset(args.preset) if args.preset else None
+    """(family, config overrides, training args, classifier args): explicit > preset > the family's defaults."""
+    preset = get_recipe("classifier", args.preset) if args.preset else None
     family = args.model or (preset.model if preset else "mlp")
     if family not in MODEL_FAMILIES:
         raise ValueError(f"--model must be one of {sorted(MODEL_FAMILIES)}, got {family!r}")
     if preset and preset.model != family:
         raise ValueError(f"preset {args.preset!r} is a {preset.model} recipe but --model is {family!r}")
     config_overrides = {**(preset.config if preset else {}), **parse_config_overrides(args.config_overrides)}
+    check_config_fields(MODEL_FAMILIES[family][0], config_overrides)
     if args.augment is None and preset is not None:
         args = replace(args, augment=preset.data.get("augment"))
-    training_args = training_args.with_defaults(**(preset.training if preset else {})).with_defaults(
-        **MODEL_DEFAULTS[family]
-    )
-    return family, config_overrides, training_args, args
+    return family, config_overrides, resolve_training(training_args, family, preset), args
 
 
-def check_config_fields(config_class, overrides: dict) -> None:
-    """transformers configs keep unknown keyword arguments silently; a typo must not train the default."""
-    known = set(inspect.signature(config_class.__init__).parameters) | {"id2label", "label2id", "num_labels"}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown {config_class.__name__} field(s) {unknown}; valid fields: {sorted(known - {'self', 'kwargs'})}"
-        )
-
-
-def build_classifier(family: str, data: ImageClassificationData, config_overrides: dict):
+def build_classifier(family: str, splits: Splits, config_overrides: dict):
+    """The model and its processor for ``splits`` (size, channels, labels and normalisation from the data)."""
     config_class, model_class = MODEL_FAMILIES[family]
     check_config_fields(config_class, config_overrides)
-    config = config_class(
-        **{
-            "image_size": data.image_size,
-            "num_channels": data.num_channels,
-            "id2label": data.id2label,
-            **config_overrides,
-        }
-    )
-    processor = TinyVisionImageProcessor(
-        size={"height": config.image_size, "width": config.image_size},
-        num_channels=config.num_channels,
-        image_mean=data.image_mean,
-        image_std=data.image_std,
-    )
+    config = config_class(**{"image_size": splits.image_size, "num_channels": splits.num_channels,
+                             "id2label": splits.id2label, **config_overrides})
+    processor = image_processor_for(image_size=config.image_size, num_channels=config.num_channels,
+                                    image_mean=splits.image_mean, image_std=splits.image_std)
     return model_class(config), processor
+
+
+def build(args: ClassifierArguments, training_args: TrainingArguments, *, splits: Splits | None = None) -> TaskRun:
+    """The run ``args`` asks for: recipe, data (``splits`` if given, e.g. already loaded), model, step."""
+    family, config_overrides, training_args, args = resolve_recipe(args, training_args)
+    if splits is None:
+        splits = load_image_classification(
+            args.dataset_name,
+            validation_split=args.validation_split,
+            validation_seed=args.validation_seed,
+            image_column=args.image_column,
+            label_column=args.label_column,
+            max_train_samples=args.max_train_samples,
+            max_eval_samples=args.max_eval_samples,
+        )
+    if args.eval_split == "test":
+        if splits.test is None:
+            raise ValueError(f"--eval_split test: {args.dataset_name} has no test split")
+        splits = replace(splits, validation=splits.test)
+    set_seed(training_args.seed)  # the initial weights depend on the seed too
+    model, processor = build_classifier(family, splits, config_overrides)
+    run_config = {
+        "task": "image-classification",
+        "model_family": family,
+        "classifier_args": asdict(args),
+        **data_record(splits),
+        "model_config": model.config.to_dict(),
+    }
+    return TaskRun(ClassificationStep(model, processor, augment=args.augment), splits, run_config, training_args)
 
 
 def train_classifier(args: ClassifierArguments, training_args: TrainingArguments) -> TrainResult:
     """Load data, build the model from the recipe, train it with the engine, save (and push) it."""
-    family, config_overrides, training_args, args = resolve_recipe(args, training_args)
-    data = load_image_classification(
-        args.dataset_name,
-        validation_split=args.validation_split,
-        validation_seed=args.validation_seed,
-        image_column=args.image_column,
-        label_column=args.label_column,
-        max_train_samples=args.max_train_samples,
-        max_eval_samples=args.max_eval_samples,
-    )
-    set_seed(training_args.seed)  # the initial weights depend on the seed too
-    model, processor = build_classifier(family, data, config_overrides)
-    engine = Engine(
-        ClassificationStep(model, processor, augment=args.augment, max_grad_norm=training_args.max_grad_norm),
-        training_args,
-        data.train,
-        data.validation,
-        test_dataset=data.test,
-        run_config={
-            "task": "image-classification",
-            "model_family": family,
-            "classifier_args": asdict(args),
-            "model_config": model.config.to_dict(),
-        },
-    )
-    result = engine.train()
-    if args.push_to_hub and engine.accelerator.is_main_process:
-        from ..hub import push_run_to_hub
-
-        if not args.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id")
-        push_run_to_hub(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
-    return result
+    return train_run(build(args, training_args))
 
 
 def evaluate_accuracy(model, processor, dataset, batch_size: int = 1000) -> float:

@@ -1,63 +1,34 @@
-"""Task 2 ("Tell-the-time"): train a :class:`~tinyvision.models.ClockReader` on analog clocks.
+"""Task 2 ("Tell-the-time"): train a clock reader with the one engine.
 
-Data (``--dataset_name``):
+``build(args, training_args)`` assembles the run and ``train_clock`` trains it. ``--model photo`` (the default)
+is the two-stage :class:`~tinyvision.models.ClockPhotoReader` on photo-like scenes (:mod:`.clock_photo`);
+``--model reader`` the seed's single-stage :class:`~tinyvision.models.ClockReader` on centred clocks, with any
+of its heads, on generated clocks, the course's npy files or a dataset (:mod:`tinyvision.data.clock_data`).
 
-* nothing (default): clocks rendered on the spot by :mod:`tinyvision.data.clocks` at ``--image_size``,
-  with the angle columns every head can train on; train, validation and test use different seeds
-  (``--data_seed``, ``+1_000_000``, ``+2_000_000``), so the test clocks are always fresh;
-* a folder with the course's ``images.npy`` (N, H, W) and ``labels.npy`` (N, 2) = [hour, minute];
-* a Hub id or local folder (parquet, ``save_to_disk``) with ``image``, ``hour`` and ``minute`` columns
-  (and the angle columns, if it was made by ``make_clock_dataset``).
-
-Without a validation / test split, 10% / 10% of train are held out (fixed ``--data_seed``).
-Every loader returns :class:`~tinyvision.data.TensorDataset` splits: ``pixel_values`` uint8
-(N, 1, H, W), ``hour`` and ``minute`` int64, and the angles as float32 degrees when known.
-
-The default recipe (``accelerate launch scripts/train_clock.py`` with no arguments): the ``angles`` head
-on the polar-grid CNN (:class:`~tinyvision.models.ClockReaderConfig`'s defaults) at 96×96, 40,000 fresh
-training clocks seen 3 times, each batch turned by random quarter turns, AdamW (weight decay 1e-4) with a
-one-cycle schedule peaking at 3e-3, batch 32, gradients clipped at 2; validation on 1,000 and the final
-test on 2,000 further fresh clocks. One torch thread (the engine's CPU default); the clocks are rendered
-on every core first.
+The reader's default recipe: the ``angles`` head on the polar-grid CNN (:class:`~tinyvision.models.ClockReaderConfig`'s
+defaults) at 96×96, 40,000 fresh training clocks seen 3 times, each batch turned by random quarter turns, AdamW
+(weight decay 1e-4) with a one-cycle schedule peaking at 3e-3, batch 32, gradients clipped at 2
+(:data:`tinyvision.recipes.TRAINING_DEFAULTS`); validation on 1,000 and the final test on 2,000 further fresh
+clocks. One torch thread (the engine's CPU default); the clocks are rendered on every core first.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import numpy as np
 import torch
 from accelerate.utils import set_seed
-from PIL import Image
 
-from ..data import DataError, TensorDataset, channel_stats, load_hf_dataset
-from ..data.sources import DEFAULT_CACHE_DIR, decode_images_cached, find_image_column
+from ..data import Splits, image_processor_for
+from ..data.clock_data import TIME_COLUMNS, load_clock_data
 from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock import ANGLE_COLUMNS, HEADS
-from ..training import Engine, SupervisedStep, TrainingArguments, TrainResult
-from .classification import check_config_fields, parse_config_overrides
+from ..recipes import resolve_training
+from ..training import SupervisedStep, TrainingArguments, TrainResult
+from .common import TaskRun, check_config_fields, data_record, parse_config_overrides, train_run
 
 DEFAULT_OUTPUT_DIR = "outputs/clock-reader"
-# The default recipe (see the module docstring): what `accelerate launch scripts/train_clock.py` trains with
-# no arguments. Explicit command-line values win.
-TRAINING_DEFAULTS = {
-    "optimizer": "adamw",
-    "learning_rate": 3e-3,
-    "weight_decay": 1e-4,
-    "lr_scheduler_type": "one_cycle",
-    "warmup_ratio": 0.15,
-    "num_train_epochs": 3,
-    "per_device_train_batch_size": 32,
-    "max_grad_norm": 2.0,
-}
-VALIDATION_SEED_OFFSET = 1_000_000
-TEST_SEED_OFFSET = 2_000_000
-TIME_COLUMNS = ("hour", "minute")
 CLOCK_MODELS = ("photo", "reader")
 
 
@@ -123,9 +94,6 @@ class ClockArguments:
     config_overrides: str | None = field(
         default=None, metadata={"help": 'ClockReaderConfig fields as JSON, e.g. \'{"fc_hidden_sizes": [128]}\'.'}
     )
-    push_to_hub: bool = field(default=False, metadata={"help": "Upload the trained model to the Hub."})
-    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id for --push_to_hub."})
-    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
 
     def __post_init__(self):
         if self.model not in CLOCK_MODELS:
@@ -159,171 +127,6 @@ class ClockArguments:
         check_max_rotation(self.max_rotation)
         if self.dataset_name is not None and self.max_rotation != 180.0:
             raise ValueError("--max_rotation shapes generated clocks only; a --dataset_name brings its own")
-
-
-@dataclass
-class ClockData:
-    """Train / validation / test splits of clock images with their labels."""
-
-    train: TensorDataset
-    validation: TensorDataset | None
-    test: TensorDataset | None
-    image_mean: list[float]
-    image_std: list[float]
-    source: str
-
-    @property
-    def image_size(self) -> int:
-        return self.train.columns["pixel_values"].shape[-1]
-
-    @property
-    def num_channels(self) -> int:
-        return self.train.columns["pixel_values"].shape[1]
-
-    @property
-    def has_angles(self) -> bool:
-        return all(name in self.train.columns for name in ANGLE_COLUMNS)
-
-
-# ------------------------------------------------------------------------------------- data
-def _announce(message: str) -> None:
-    """Print once per machine (rendering takes minutes: say so)."""
-    if os.environ.get("LOCAL_RANK", "0") == "0":
-        print(message, flush=True)
-
-
-def _clock_split(images: np.ndarray, labels: dict[str, np.ndarray]) -> TensorDataset:
-    pixels = torch.from_numpy(np.ascontiguousarray(images))
-    pixels = pixels[:, None] if pixels.dim() == 3 else pixels.permute(0, 3, 1, 2).contiguous()
-    columns = {"pixel_values": pixels}
-    for name in TIME_COLUMNS:
-        columns[name] = torch.as_tensor(np.asarray(labels[name]), dtype=torch.long)
-    for name in ANGLE_COLUMNS:
-        if name in labels:
-            columns[name] = torch.as_tensor(np.asarray(labels[name]), dtype=torch.float32)
-    hours, minutes = columns["hour"], columns["minute"]
-    if len(hours) and (hours.min() < 0 or hours.max() > 12 or minutes.min() < 0 or minutes.max() > 59):
-        raise DataError(
-            f"hour must lie in 0..12 and minute in 0..59; found hours {int(hours.min())}..{int(hours.max())}, "
-            f"minutes {int(minutes.min())}..{int(minutes.max())}"
-        )
-    columns["hour"] = hours.remainder(12)
-    return TensorDataset(**columns)
-
-
-def generate_clock_split(n: int, *, image_size: int, seed: int, num_proc: int | None = None,
-                         max_rotation: float = 180.0) -> TensorDataset:
-    """``n`` fresh clocks rendered at ``image_size`` (grayscale), every column the generator knows."""
-    from ..data.clocks import make_clock_arrays
-
-    images, labels = make_clock_arrays(n, size=image_size, seed=seed, num_proc=num_proc, mode="L",
-                                       max_rotation=max_rotation)
-    return _clock_split(images, labels)
-
-
-def _resize_all(images: np.ndarray, image_size: int) -> np.ndarray:
-    """(N, H, W[, C]) uint8 → (N, S, S) grayscale with the image processor's conversion and resampling."""
-    processor = TinyVisionImageProcessor(size={"height": image_size, "width": image_size}, num_channels=1)
-    if images.ndim == 3 and images.shape[1:] == (image_size, image_size) and images.dtype == np.uint8:
-        return images
-    return np.stack([processor.to_uint8(Image.fromarray(_as_uint8(image)))[0].numpy() for image in images])
-
-
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    if image.dtype == np.uint8:
-        return image
-    if np.issubdtype(image.dtype, np.floating) and image.size and image.max() <= 1.0:
-        image = image * 255.0
-    return np.clip(image, 0, 255).round().astype(np.uint8)
-
-
-def _hold_out(dataset: TensorDataset, seed: int, need_validation: bool, need_test: bool):
-    """Carve 10% validation and/or 10% test from ``dataset`` with a fixed permutation."""
-    n = len(dataset)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    tenth = max(1, round(0.1 * n)) if n >= 10 else 0
-    validation = test = None
-    start = 0
-    if need_test and tenth:
-        test, start = dataset.select(order[:tenth]), tenth
-    if need_validation and tenth:
-        validation, start = dataset.select(order[start:start + tenth]), start + tenth
-    return dataset.select(order[start:]), validation, test
-
-
-def load_course_npy(folder: str | Path, *, image_size: int) -> TensorDataset:
-    """The course's format: ``images.npy`` (N, H, W) and ``labels.npy`` (N, 2) rows of [hour, minute]."""
-    folder = Path(folder)
-    images = np.load(folder / "images.npy", mmap_mode="r")
-    labels = np.load(folder / "labels.npy")
-    if labels.ndim != 2 or labels.shape[1] < 2:
-        raise DataError(f"{folder / 'labels.npy'} must have shape (N, 2) = [hour, minute], got {labels.shape}")
-    if len(images) != len(labels):
-        raise DataError(f"images.npy has {len(images)} images but labels.npy has {len(labels)} rows")
-    if images.ndim not in (3, 4):
-        raise DataError(f"images.npy must hold (N, H, W) or (N, H, W, C) images, got shape {images.shape}")
-    if images.ndim == 4 and images.shape[-1] not in (1, 3, 4):
-        raise DataError(f"images.npy must be channels-last (N, H, W, C), got shape {images.shape}")
-    resized = _resize_all(np.asarray(images), image_size)
-    return _clock_split(resized, {"hour": labels[:, 0].astype(np.int64), "minute": labels[:, 1].astype(np.int64)})
-
-
-def _hf_split(split, image_size: int, cache_dir) -> TensorDataset:
-    missing = [name for name in TIME_COLUMNS if name not in split.column_names]
-    if missing:
-        raise DataError(f"a clock dataset needs the columns image, hour and minute; missing {missing} "
-                        f"(columns are {split.column_names})")
-    column = find_image_column(split)
-    images = decode_images_cached(split, column, mode="L", image_size=image_size, cache_dir=cache_dir)
-    labels = {name: np.asarray(split[name]) for name in TIME_COLUMNS}
-    if all(name in split.column_names for name in ANGLE_COLUMNS):
-        labels.update({name: np.asarray(split[name], dtype=np.float32) for name in ANGLE_COLUMNS})
-    return _clock_split(images[:, 0], labels)
-
-
-def load_clock_data(args: ClockArguments, *, cache_dir=DEFAULT_CACHE_DIR) -> ClockData:
-    """The splits ``args`` asks for (see the module docstring)."""
-    if args.dataset_name is None:
-        started = time.perf_counter()
-        _announce(f"rendering {args.num_train_examples} + {args.num_eval_examples} + {args.num_test_examples} "
-                  f"clocks (train + validation + test) at {args.image_size}x{args.image_size}...")
-        render = functools.partial(generate_clock_split, image_size=args.image_size, num_proc=args.num_proc,
-                                   max_rotation=args.max_rotation)
-        train = render(args.num_train_examples, seed=args.data_seed)
-        validation = render(args.num_eval_examples, seed=args.data_seed + VALIDATION_SEED_OFFSET)
-        test = render(args.num_test_examples, seed=args.data_seed + TEST_SEED_OFFSET)
-        turned = "" if args.max_rotation == 180.0 else f", dials within ±{args.max_rotation:g}°"
-        source = f"generated clocks (data_seed={args.data_seed}{turned})"
-        _announce(f"rendered in {time.perf_counter() - started:.0f} s")
-    elif (Path(args.dataset_name).expanduser() / "images.npy").exists():
-        folder = Path(args.dataset_name).expanduser()
-        train, validation, test = _hold_out(load_course_npy(folder, image_size=args.image_size), args.data_seed,
-                                            need_validation=True, need_test=True)
-        source = f"course npy files in {folder}"
-    else:
-        dataset = load_hf_dataset(args.dataset_name)
-        if "train" not in dataset:
-            raise DataError(f"{args.dataset_name} has no 'train' split; it has {list(dataset)}")
-        train = _hf_split(dataset["train"], args.image_size, cache_dir)
-        validation = _hf_split(dataset["validation"], args.image_size, cache_dir) if "validation" in dataset else None
-        test = _hf_split(dataset["test"], args.image_size, cache_dir) if "test" in dataset else None
-        train, carved_validation, carved_test = _hold_out(train, args.data_seed, validation is None, test is None)
-        validation = validation if validation is not None else carved_validation
-        test = test if test is not None else carved_test
-        source = args.dataset_name
-    if args.dataset_name is not None:
-        train = train.select(range(min(args.num_train_examples, len(train))))
-        if validation is not None:
-            validation = validation.select(range(min(args.num_eval_examples, len(validation))))
-        if test is not None:
-            test = test.select(range(min(args.num_test_examples, len(test))))
-    # Normalisation constants of the training images (a subset is plenty).
-    pixels = train.columns["pixel_values"]
-    mean, std = channel_stats(pixels[: min(len(pixels), 4096)])
-    std = [max(value, 1e-3) for value in std]
-    return ClockData(train, validation, test, mean, std, source)
 
 
 # ------------------------------------------------------------------------------------- step
@@ -395,65 +198,49 @@ def _unwrap(model):
 
 
 # ----------------------------------------------------------------------------------- recipe
-def build_clock_reader(args: ClockArguments, data: ClockData) -> tuple[ClockReader, TinyVisionImageProcessor]:
-    """The reader and its processor for ``data`` (explicit overrides win over the arguments)."""
+def build_clock_reader(args: ClockArguments, splits: Splits) -> tuple[ClockReader, TinyVisionImageProcessor]:
+    """The reader and its processor for ``splits`` (explicit overrides win over the arguments)."""
     overrides = parse_config_overrides(args.config_overrides)
     check_config_fields(ClockReaderConfig, overrides)
-    config = ClockReaderConfig(
-        **{
-            "image_size": data.image_size,
-            "num_channels": data.num_channels,
-            "head": args.head,
-            "interval_minutes": args.interval_minutes,
-            **overrides,
-        }
-    )
-    if config.image_size != data.image_size:
+    config = ClockReaderConfig(**{"image_size": splits.image_size, "num_channels": splits.num_channels,
+                                  "head": args.head, "interval_minutes": args.interval_minutes, **overrides})
+    if config.image_size != splits.image_size:
         raise ValueError(f"config_overrides sets image_size={config.image_size} but the data is "
-                         f"{data.image_size}x{data.image_size}: use --image_size instead")
-    processor = TinyVisionImageProcessor(
-        size={"height": config.image_size, "width": config.image_size},
-        num_channels=config.num_channels,
-        image_mean=data.image_mean,
-        image_std=data.image_std,
-    )
+                         f"{splits.image_size}x{splits.image_size}: use --image_size instead")
+    processor = image_processor_for(image_size=config.image_size, num_channels=config.num_channels,
+                                    image_mean=splits.image_mean, image_std=splits.image_std)
     return ClockReader(config), processor
+
+
+def load_reader_data(args: ClockArguments, **kwargs) -> Splits:
+    """The single-stage reader's splits for ``args`` (see :func:`tinyvision.data.clock_data.load_clock_data`;
+    ``kwargs``: its ``cache_dir``)."""
+    return load_clock_data(args.dataset_name, image_size=args.image_size, num_train_examples=args.num_train_examples,
+                           num_eval_examples=args.num_eval_examples, num_test_examples=args.num_test_examples,
+                           data_seed=args.data_seed, max_rotation=args.max_rotation, num_proc=args.num_proc, **kwargs)
+
+
+def build(args: ClockArguments, training_args: TrainingArguments, *, splits: Splits | None = None) -> TaskRun:
+    """The run ``args`` asks for (``splits``: data already loaded for these arguments, e.g. by a study)."""
+    if args.model == "photo":
+        from .clock_photo import build_photo
+
+        return build_photo(args, training_args, splits=splits)
+    training_args = resolve_training(training_args, "clock_reader")
+    splits = splits if splits is not None else load_reader_data(args)
+    set_seed(training_args.seed)  # the initial weights depend on the seed too
+    model, processor = build_clock_reader(args, splits)
+    if model.config.head == "angles" and not splits.has_columns(ANGLE_COLUMNS):
+        raise ValueError(
+            f"the 'angles' head needs the columns {list(ANGLE_COLUMNS)}, which {splits.source} lacks (only clocks "
+            "made by tinyvision.data.clocks carry them); pick --head hybrid, multihead, periodic, classification "
+            "or regression"
+        )
+    run_config = {"task": "clock-reading", "clock_args": asdict(args), **data_record(splits),
+                  "model_config": model.config.to_dict()}
+    return TaskRun(ClockStep(model, processor, augment=args.augment), splits, run_config, training_args)
 
 
 def train_clock(args: ClockArguments, training_args: TrainingArguments) -> TrainResult:
     """Load or generate clocks, build the reader, train it with the engine, save (and push) it."""
-    if args.push_to_hub and not args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id")
-    if args.model == "photo":
-        from .clock_photo import train_clock_photo
-
-        return train_clock_photo(args, training_args)
-    training_args = training_args.with_defaults(**TRAINING_DEFAULTS)
-    data = load_clock_data(args)
-    set_seed(training_args.seed)  # the initial weights depend on the seed too
-    model, processor = build_clock_reader(args, data)
-    if model.config.head == "angles" and not data.has_angles:
-        raise ValueError(
-            f"the 'angles' head needs the columns {list(ANGLE_COLUMNS)}, which {data.source} lacks (only clocks "
-            "made by tinyvision.data.clocks carry them); pick --head hybrid, multihead, periodic, classification "
-            "or regression"
-        )
-    engine = Engine(
-        ClockStep(model, processor, augment=args.augment, max_grad_norm=training_args.max_grad_norm),
-        training_args,
-        data.train,
-        data.validation,
-        test_dataset=data.test,
-        run_config={
-            "task": "clock-reading",
-            "clock_args": asdict(args),
-            "data_source": data.source,
-            "model_config": model.config.to_dict(),
-        },
-    )
-    result = engine.train()
-    if args.push_to_hub and engine.accelerator.is_main_process:
-        from ..hub import publish
-
-        publish(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
-    return result
+    return train_run(build(args, training_args))

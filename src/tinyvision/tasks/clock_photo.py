@@ -14,79 +14,25 @@ flagged), so the saved model says "no clock" at a measured false-alarm rate.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
-from pathlib import Path
 
-import numpy as np
 import torch
 from accelerate.utils import set_seed
 
-from ..data import TensorDataset, channel_stats
+from ..data import Splits, image_processor_for
+from ..data.clock_data import SCENE_COLUMNS, load_scene_data
 from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock_photo import DEFAULT_READER
 from ..models.modeling_clock_photo import dial_geometry
-from ..training import Engine, TrainingArguments, TrainResult
-from .classification import check_config_fields, parse_config_overrides
-from .clock import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET, ClockStep, _announce, _unwrap
-from .clock import TRAINING_DEFAULTS as CLOCK_TRAINING_DEFAULTS
+from ..recipes import resolve_training
+from ..training import TrainingArguments
+from .clock import ClockStep, _unwrap
+from .common import TaskRun, check_config_fields, data_record, parse_config_overrides
 
-# The reader's recipe, one epoch more (the scenes are harder than centred clocks).
-TRAINING_DEFAULTS = {**CLOCK_TRAINING_DEFAULTS, "num_train_epochs": 4}
-AUTO_BACKGROUNDS = ("../shared/data/cifar10", "../shared/data/cats_64x64")
-SCENE_COLUMNS = ("hour", "minute", "dial_homography", "has_clock")
 # After every epoch the detection threshold is set so that this share of the validation scenes without a clock
 # is flagged as holding one (see ``calibrated_threshold``).
 FALSE_ALARM_RATE = 0.05
-
-
-def background_sources(spec: str) -> list[str]:
-    """The dataset folders / Hub ids ``--backgrounds`` names (see ``ClockArguments.backgrounds``)."""
-    if spec.strip().lower() == "none":
-        return []
-    if spec.strip().lower() == "auto":
-        return [path for path in AUTO_BACKGROUNDS if Path(path).is_dir()]
-    return [part.strip() for part in spec.split(",") if part.strip()]
-
-
-def generate_scene_split(n: int, *, image_size: int, seed: int, num_proc=None, orientation: str = "world",
-                         backgrounds=None, empty_fraction: float = 0.0) -> TensorDataset:
-    """``n`` fresh letterboxed scenes (grayscale uint8) with their time, homography and has_clock columns."""
-    from ..data.clock_scenes import make_scene_arrays
-
-    images, labels = make_scene_arrays(n, size=image_size, seed=seed, num_proc=num_proc, mode="L",
-                                       orientation=orientation, backgrounds=backgrounds, p_empty=empty_fraction)
-    return TensorDataset(
-        pixel_values=torch.from_numpy(np.ascontiguousarray(images))[:, None],
-        hour=torch.as_tensor(labels["hour"], dtype=torch.long).remainder(12),
-        minute=torch.as_tensor(labels["minute"], dtype=torch.long),
-        dial_homography=torch.as_tensor(labels["homography"], dtype=torch.float32),
-        has_clock=torch.as_tensor(labels["has_clock"], dtype=torch.bool),
-    )
-
-
-def load_scene_data(args) -> tuple[TensorDataset, TensorDataset, TensorDataset, str]:
-    """Train / validation / test scenes for ``args`` (a ``ClockArguments`` with ``model='photo'``)."""
-    from ..data.clock_scenes import load_background_pool
-
-    sources = background_sources(args.backgrounds)
-    pool = load_background_pool(sources) if sources else None
-    backdrop = f"{len(pool)} background photos from {', '.join(sources)}" if pool is not None else \
-        "procedural backgrounds"
-    started = time.perf_counter()
-    _announce(f"rendering {args.num_train_examples} + {args.num_eval_examples} + {args.num_test_examples} clock "
-              f"scenes (train + validation + test) at {args.image_size}x{args.image_size} over {backdrop}...")
-    splits = [
-        generate_scene_split(n, image_size=args.image_size, seed=args.data_seed + offset, num_proc=args.num_proc,
-                             orientation=args.orientation, backgrounds=pool, empty_fraction=args.empty_fraction)
-        for n, offset in ((args.num_train_examples, 0), (args.num_eval_examples, VALIDATION_SEED_OFFSET),
-                          (args.num_test_examples, TEST_SEED_OFFSET))
-    ]
-    _announce(f"rendered in {time.perf_counter() - started:.0f} s")
-    source = (f"generated clock scenes (data_seed={args.data_seed}, orientation={args.orientation}, "
-              f"{backdrop}, {args.empty_fraction:.0%} without a clock)")
-    return (*splits, source)
 
 
 class ClockPhotoStep(ClockStep):
@@ -158,7 +104,7 @@ def calibrated_threshold(empty_confidence: torch.Tensor, false_alarms: float = F
     return float(min(max(quantile, 0.15), 0.85))
 
 
-def build_clock_photo_reader(args, train: TensorDataset) -> tuple[ClockPhotoReader, TinyVisionImageProcessor]:
+def build_clock_photo_reader(args, splits: Splits) -> tuple[ClockPhotoReader, TinyVisionImageProcessor]:
     """The two-stage reader and its letterboxing processor (``--config_overrides`` win over the defaults;
     ``{"reader": {...}}`` sets the reader stage's fields)."""
     overrides = parse_config_overrides(args.config_overrides)
@@ -167,43 +113,25 @@ def build_clock_photo_reader(args, train: TensorDataset) -> tuple[ClockPhotoRead
     config = ClockPhotoReaderConfig(**{"image_size": args.image_size, "reader": reader, **overrides})
     if config.image_size != args.image_size:
         raise ValueError("config_overrides sets image_size; use --image_size instead")
-    pixels = train.columns["pixel_values"][: min(len(train), 4096)]
-    mean, std = channel_stats(pixels)
-    processor = TinyVisionImageProcessor(size={"height": config.image_size, "width": config.image_size},
-                                         num_channels=config.num_channels, image_mean=mean,
-                                         image_std=[max(value, 1e-3) for value in std], letterbox=True)
+    processor = image_processor_for(image_size=config.image_size, num_channels=config.num_channels,
+                                    image_mean=splits.image_mean, image_std=splits.image_std, letterbox=True)
     return ClockPhotoReader(config), processor
 
 
-def train_clock_photo(args, training_args: TrainingArguments) -> TrainResult:
-    """Render scenes, build the two-stage reader, train it with the engine, save (and push) it."""
-    if args.push_to_hub and not args.hub_model_id:
-        raise ValueError("--push_to_hub needs --hub_model_id")
-    training_args = training_args.with_defaults(**TRAINING_DEFAULTS)
-    train, validation, test, source = load_scene_data(args)
+def load_photo_data(args) -> Splits:
+    """The scenes ``args`` (a ``ClockArguments`` with ``model='photo'``) asks for."""
+    return load_scene_data(image_size=args.image_size, num_train_examples=args.num_train_examples,
+                           num_eval_examples=args.num_eval_examples, num_test_examples=args.num_test_examples,
+                           data_seed=args.data_seed, orientation=args.orientation, backgrounds=args.backgrounds,
+                           empty_fraction=args.empty_fraction, num_proc=args.num_proc)
+
+
+def build_photo(args, training_args: TrainingArguments, *, splits: Splits | None = None) -> TaskRun:
+    """The photo reader's run: scenes, the two-stage model, its step; the recipe of ``clock_photo_reader``."""
+    training_args = resolve_training(training_args, "clock_photo_reader")
+    splits = splits if splits is not None else load_photo_data(args)
     set_seed(training_args.seed)
-    model, processor = build_clock_photo_reader(args, train)
-    from ..data.clock_scenes import SCENE_GENERATOR_VERSION
-
-    engine = Engine(
-        ClockPhotoStep(model, processor, max_grad_norm=training_args.max_grad_norm),
-        training_args,
-        train,
-        validation,
-        test_dataset=test,
-        run_config={
-            "task": "clock-reading",
-            "clock_args": asdict(args),
-            "data_source": source,
-            "scene_generator_version": SCENE_GENERATOR_VERSION,
-            "data_seeds": {"train": args.data_seed, "validation": args.data_seed + VALIDATION_SEED_OFFSET,
-                           "test": args.data_seed + TEST_SEED_OFFSET},
-            "model_config": model.config.to_dict(),
-        },
-    )
-    result = engine.train()
-    if args.push_to_hub and engine.accelerator.is_main_process:
-        from ..hub import publish
-
-        publish(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
-    return result
+    model, processor = build_clock_photo_reader(args, splits)
+    run_config = {"task": "clock-reading", "clock_args": asdict(args), **data_record(splits),
+                  "model_config": model.config.to_dict()}
+    return TaskRun(ClockPhotoStep(model, processor), splits, run_config, training_args)

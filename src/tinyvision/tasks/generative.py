@@ -15,13 +15,15 @@ fixed latents over the epochs, interpolation strips, and the loss curves.
 Defaults are the seed's (batch 32 for the GAN, 8 for the VAE, 50 epochs, its architecture); the seed
 names no optimizer, so the GAN uses Adam(2e-4, β₁ 0.5) (DCGAN / LSGAN) and the VAE Adam(1e-3).
 ``--profile cpu`` is a smaller recipe measured to give recognisable cats on a 2-core CPU (see
-:data:`PROFILES`); anything given explicitly wins over the profile, and the profile over the defaults.
+:data:`tinyvision.recipes.RECIPES`); anything given explicitly wins over the profile, and the profile over the
+defaults. ``build(kind, args, training_args)`` assembles a run; ``train_gan`` / ``train_vae`` train it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,61 +32,18 @@ import numpy as np
 import torch
 from accelerate.utils import set_seed
 
-from ..data import CATS_DATASET, TensorDataset, load_cats
-from ..data.sources import split_validation
+from ..data import CATS_DATASET, Splits, image_processor_for, load_cats, split_validation
 from ..models import GANConfig, GANModel, TinyVisionImageProcessor, VAEConfig, VAEModel
 from ..models.modeling_gan import eval_mode, lsgan_discriminator_loss, lsgan_generator_loss
-from ..training import Engine, TrainingArguments, TrainResult, TrainStep, optimizer_step
-from .classification import check_config_fields, parse_config_overrides
+from ..recipes import get_recipe, resolve_training
+from ..training import TrainingArguments, TrainResult, TrainStep
+from .common import TaskRun, check_config_fields, parse_config_overrides, train_run
 
 logger = logging.getLogger(__name__)
 
 SAMPLES_DIR = "samples"
 FIGURES_DIR = "figures"
 LOSS_TRACE = "loss_trace.jsonl"
-
-# The seed's defaults (batch 32 GAN / 8 VAE, 50 epochs); optimizers are ours (the seed names none).
-TRAINING_DEFAULTS = {
-    "gan": {"optimizer": "adam", "learning_rate": 2e-4, "per_device_train_batch_size": 32, "num_train_epochs": 50},
-    "vae": {"optimizer": "adam", "learning_rate": 1e-3, "per_device_train_batch_size": 8, "num_train_epochs": 50},
-}
-
-
-@dataclass(frozen=True)
-class Profile:
-    config: dict = field(default_factory=dict)  # model config overrides
-    training: dict = field(default_factory=dict)  # TrainingArguments fields
-    data: dict = field(default_factory=dict)  # GenerativeArguments fields (dedupe, max_train_samples)
-    description: str = ""
-
-
-# Measured on the shared 2-core CPU of this project (reports/task3/report.md has the numbers).
-PROFILES: dict[str, dict[str, Profile]] = {
-    "gan": {
-        "cpu": Profile(
-            config={"generator_filters": [128, 128, 64, 32, 32], "discriminator_filters": [32, 64, 128, 128, 128],
-                    "generator_kernel_size": 4, "discriminator_kernel_size": 4, "generator_batch_norm": True,
-                    "discriminator_batch_norm": True, "latent_dim": 100},
-            training={"num_train_epochs": 12},
-            data={"dedupe": True},
-            description="The seed's layer structure made DCGAN-like: filters tapered where the maps are large "
-            "(generator 128-128-64-32-32, discriminator 32-64-128-128-128), kernel 4 (no checkerboard from "
-            "stride-2 transposed convolutions), batch norm in both players, 100-d noise (Adam beta1 0.5, as "
-            "every GAN run here); the 9,303 distinct cats, 12 epochs. With kernel 3, batch norm in the "
-            "generator only and 32-d noise, the same run collapsed to a handful of faces within 6 epochs.",
-        ),
-    },
-    "vae": {
-        "cpu": Profile(
-            config={"decoder_filters": [128, 128, 64, 32, 32], "encoder_filters": [32, 64, 128, 128, 128]},
-            training={"num_train_epochs": 10, "per_device_train_batch_size": 32},
-            data={"dedupe": True},
-            description="The seed's layer structure with tapered filters (as the GAN's cpu profile), "
-            "batch 32, the 9,303 distinct cats, 10 epochs.",
-        ),
-    },
-}
-
 
 @dataclass
 class GenerativeArguments:
@@ -102,16 +61,13 @@ class GenerativeArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Train on at most this many images."})
     validation_split: float = field(default=0.0, metadata={"help": "Fraction held out for per-epoch evaluation."})
     image_size: int = field(default=64, metadata={"help": "Images are resized to this side if they differ."})
-    profile: str | None = field(default=None, metadata={"help": "'cpu': a recipe that trains in under an hour on "
-                                                                 "2 CPU cores."})
+    profile: str | None = field(default=None, metadata={"help": "A recipe of tinyvision.recipes; 'cpu': one that "
+                                                                 "trains in under an hour on 2 CPU cores."})
     config_overrides: str | None = field(
         default=None, metadata={"help": 'Model config fields as JSON, e.g. \'{"latent_dim": 64}\'.'})
     num_sample_images: int = field(default=64, metadata={"help": "Fixed latents drawn into each epoch's grid."})
     sample_seed: int = field(default=2024, metadata={"help": "Seed of the fixed latents and of the figures."})
     make_figures: bool = field(default=True, metadata={"help": "Draw the end-of-run figures."})
-    push_to_hub: bool = field(default=False, metadata={"help": "Upload the trained model to the Hub."})
-    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id for --push_to_hub."})
-    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
 
 
 @dataclass
@@ -179,13 +135,17 @@ class GenerativeStep(TrainStep):
 
     trace_names: tuple[str, ...] = ()
 
+    kind: str = ""
+
     def __init__(self, model, processor: TinyVisionImageProcessor, *, output_dir: str, num_sample_images: int = 64,
-                 sample_seed: int = 2024, max_grad_norm: float | None = None):
+                 sample_seed: int = 2024, figure_images: torch.Tensor | None = None):
         self.pretrained = model  # the unwrapped model: generation and saving
         self.processor = processor
         self.output_dir = Path(output_dir)
+        self.num_sample_images = num_sample_images
+        self.sample_seed = sample_seed
         self.fixed_latents = model.sample_latents(num_sample_images, seed=sample_seed)
-        self.max_grad_norm = max_grad_norm
+        self.figure_images = figure_images  # real images for the end-of-run figures (None: no figures)
         self._trace: list[torch.Tensor] = []
 
     def inputs(self, batch: dict) -> torch.Tensor:
@@ -213,6 +173,12 @@ class GenerativeStep(TrainStep):
                 handle.write(json.dumps(line) + "\n")
         self._trace = []
 
+    def on_train_end(self, engine) -> None:
+        """The end-of-run figures, before the engine publishes the folder (so they travel with the model)."""
+        if self.figure_images is not None:
+            make_figures(self.output_dir, self.pretrained, self.figure_images, kind=self.kind, seed=self.sample_seed,
+                         num_sample_images=self.num_sample_images)
+
     def save_pretrained(self, output_dir: str, accelerator) -> None:
         self.pretrained.save_pretrained(output_dir, is_main_process=accelerator.is_main_process)
         if accelerator.is_main_process:
@@ -230,6 +196,8 @@ class GANStep(GenerativeStep):
 
     model_attributes = ("generator", "discriminator")
     trace_names = ("discriminator_loss", "generator_loss")
+    kind = "gan"
+    manual_optimization = True  # two optimizers, stepped in the seed's order inside train_step
 
     def __init__(self, model: GANModel, processor, *, generator_learning_rate: float | None = None,
                  discriminator_learning_rate: float | None = None, adam_beta1: float = 0.5, adam_beta2: float = 0.999,
@@ -253,7 +221,7 @@ class GANStep(GenerativeStep):
     def _noise(self, count: int, device) -> torch.Tensor:
         return torch.randn(count, self.pretrained.config.latent_dim, device=device)
 
-    def train_step(self, batch, optimizers, accelerator):
+    def train_step(self, batch, engine):
         config = self.pretrained.config
         real = self.inputs(batch)
         count = len(real)
@@ -269,8 +237,7 @@ class GANStep(GenerativeStep):
         else:
             scores = self.discriminator(torch.cat([real, detached]))
         d_loss = lsgan_discriminator_loss(scores[:count], scores[count:], config.real_label, config.fake_label)
-        optimizer_step(d_loss, optimizers["discriminator"], accelerator, self.discriminator.parameters(),
-                       self.max_grad_norm)
+        engine.optimizer_step(d_loss, "discriminator")
         # 2. generator: D(G(z')) → real_label, through the frozen, unwrapped discriminator (only G's
         # gradients are wanted, and only G's are all-reduced).
         if not self.reuse_fakes:
@@ -279,11 +246,10 @@ class GANStep(GenerativeStep):
         critic.requires_grad_(False)
         try:
             g_loss = lsgan_generator_loss(critic(fakes), config.real_label)
-            optimizer_step(g_loss, optimizers["generator"], accelerator, self.generator.parameters(),
-                           self.max_grad_norm)
+            engine.optimizer_step(g_loss, "generator")
         finally:
             critic.requires_grad_(True)
-        self.record(accelerator, d_loss, g_loss)
+        self.record(engine.accelerator, d_loss, g_loss)
         with torch.no_grad():
             return {"loss": (d_loss + g_loss).detach(), "discriminator_loss": d_loss.detach(),
                     "generator_loss": g_loss.detach(), "d_real": scores[:count].mean().detach(),
@@ -311,16 +277,16 @@ class VAEStep(GenerativeStep):
 
     model_attributes = ("model",)
     trace_names = ("loss", "reconstruction_loss", "kl_loss")
+    kind = "vae"
 
     def __init__(self, model: VAEModel, processor, **kwargs):
         super().__init__(model, processor, **kwargs)
         self.model = model
 
-    def train_step(self, batch, optimizers, accelerator):
+    def train_step(self, batch, engine):
         outputs = self.model(pixel_values=self.inputs(batch))
-        optimizer_step(outputs.loss, optimizers["model"], accelerator, self.model.parameters(), self.max_grad_norm)
-        self.record(accelerator, outputs.loss, outputs.reconstruction_loss, outputs.kl_loss)
-        return {"loss": outputs.loss.detach(), "reconstruction_loss": outputs.reconstruction_loss.detach(),
+        self.record(engine.accelerator, outputs.loss, outputs.reconstruction_loss, outputs.kl_loss)
+        return {"loss": outputs.loss, "reconstruction_loss": outputs.reconstruction_loss.detach(),
                 "kl_loss": outputs.kl_loss.detach()}
 
     @torch.no_grad()
@@ -335,11 +301,7 @@ MODELS = {"gan": (GANConfig, GANModel), "vae": (VAEConfig, VAEModel)}
 
 def resolve_recipe(kind: str, args: GenerativeArguments, training_args: TrainingArguments):
     """(config overrides, data options, training args): explicit values > profile > the seed's defaults."""
-    profile = None
-    if args.profile is not None:
-        if args.profile not in PROFILES[kind]:
-            raise ValueError(f"unknown --profile {args.profile!r} for the {kind}; choose one of {sorted(PROFILES[kind])}")
-        profile = PROFILES[kind][args.profile]
+    profile = get_recipe(kind, args.profile) if args.profile is not None else None
     config_overrides = {**(profile.config if profile else {}), **parse_config_overrides(args.config_overrides)}
     check_config_fields(MODELS[kind][0], config_overrides)
     data = dict(profile.data) if profile else {}
@@ -349,62 +311,60 @@ def resolve_recipe(kind: str, args: GenerativeArguments, training_args: Training
         data["max_train_samples"] = args.max_train_samples
     data.setdefault("dedupe", False)
     data.setdefault("max_train_samples", None)
-    training_args = training_args.with_defaults(**(profile.training if profile else {})).with_defaults(
-        **TRAINING_DEFAULTS[kind])
-    return config_overrides, data, training_args
+    return config_overrides, data, resolve_training(training_args, kind, profile)
 
 
-def load_training_images(args: GenerativeArguments, data: dict) -> tuple[TensorDataset, TensorDataset | None]:
+def load_training_images(args: GenerativeArguments, data: dict) -> Splits:
     images = load_cats(args.dataset_name, dedupe=data["dedupe"], image_size=args.image_size,
                        image_column=args.image_column)
     train_idx, val_idx = split_validation(len(images), args.validation_split, seed=0)
     if data["max_train_samples"] is not None:
         train_idx = train_idx[:data["max_train_samples"]]
     validation = images.select(val_idx) if len(val_idx) else None
-    return images.select(train_idx), validation
+    return Splits(images.select(train_idx), validation, source=args.dataset_name)
 
 
 def build_model(kind: str, config_overrides: dict, image_size: int):
+    """The model and its processor: the generators' pixel range is fixed by the config (not by the data)."""
     config_class, model_class = MODELS[kind]
     config = config_class(**{"image_size": image_size, **config_overrides})
-    processor = TinyVisionImageProcessor(size={"height": config.image_size, "width": config.image_size},
-                                         num_channels=config.num_channels, image_mean=config.image_mean,
-                                         image_std=config.image_std)
+    processor = image_processor_for(image_size=config.image_size, num_channels=config.num_channels,
+                                    image_mean=config.image_mean, image_std=config.image_std)
     return model_class(config), processor
 
 
-def _train(kind: str, args: GenerativeArguments, training_args: TrainingArguments) -> TrainResult:
+def build(kind: str, args: GenerativeArguments, training_args: TrainingArguments) -> TaskRun:
+    """The GAN's or VAE's run: recipe, cats, model, step (its figures drawn at the end, before publishing)."""
+    if kind not in MODELS:
+        raise ValueError(f"kind must be one of {sorted(MODELS)}, got {kind!r}")
     config_overrides, data, training_args = resolve_recipe(kind, args, training_args)
-    train, validation = load_training_images(args, data)
+    splits = load_training_images(args, data)
     set_seed(training_args.seed)  # the initial weights depend on the seed too
     model, processor = build_model(kind, config_overrides, args.image_size)
+    figure_images = None
+    if args.make_figures:
+        figure_images = load_cats(args.dataset_name, dedupe=True, image_size=args.image_size,
+                                  image_column=args.image_column).columns["pixel_values"]
     common = dict(output_dir=training_args.output_dir, num_sample_images=args.num_sample_images,
-                  sample_seed=args.sample_seed, max_grad_norm=training_args.max_grad_norm)
+                  sample_seed=args.sample_seed, figure_images=figure_images)
     if kind == "gan":
         step = GANStep(model, processor, generator_learning_rate=args.generator_learning_rate,
                        discriminator_learning_rate=args.discriminator_learning_rate, adam_beta1=args.gan_adam_beta1,
                        adam_beta2=training_args.adam_beta2, reuse_fakes=args.reuse_fakes, **common)
     else:
         step = VAEStep(model, processor, **common)
-    engine = Engine(step, training_args, train, validation, run_config={
-        "task": f"image-generation-{kind}", "generative_args": asdict(args), "data": {**data, "num_train": len(train)},
-        "model_config": model.config.to_dict(),
-    })
-    main = engine.accelerator.is_main_process
-    if main and not (Path(training_args.output_dir) / SAMPLES_DIR / "epoch-000.png").exists():
-        step.save_samples(0)
-    result = engine.train()
-    if main and args.make_figures:
-        real = load_cats(args.dataset_name, dedupe=True, image_size=args.image_size, image_column=args.image_column)
-        make_figures(training_args.output_dir, model, real.columns["pixel_values"], kind=kind, seed=args.sample_seed,
-                     num_sample_images=args.num_sample_images)
-    if args.push_to_hub and main:
-        from ..hub import publish
+    run_config = {"task": f"image-generation-{kind}", "generative_args": asdict(args),
+                  "data": {**data, "num_train": len(splits.train)}, "data_source": splits.source,
+                  "model_config": model.config.to_dict()}
+    return TaskRun(step, splits, run_config, training_args)
 
-        if not args.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id")
-        publish(training_args.output_dir, args.hub_model_id, private=args.hub_private_repo)
-    return result
+
+def _train(kind: str, args: GenerativeArguments, training_args: TrainingArguments) -> TrainResult:
+    run = build(kind, args, training_args)
+    if not (Path(run.training_args.output_dir) / SAMPLES_DIR / "epoch-000.png").exists() and \
+            os.environ.get("RANK", "0") == "0":
+        run.step.save_samples(0)  # the untrained model's grid (epoch 0); a resumed run keeps its own
+    return train_run(run)
 
 
 def train_gan(args: GANArguments, training_args: TrainingArguments) -> TrainResult:

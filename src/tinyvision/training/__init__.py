@@ -1,7 +1,7 @@
 """The one Accelerate training engine shared by every task."""
 
 from .engine import Engine, TrainingArguments, TrainingDivergedError, TrainResult, list_checkpoints
-from .steps import SupervisedStep, TrainStep, optimizer_step
+from .steps import SupervisedStep, TrainStep
 from .tracking import JSONLTracker, write_json_atomic
 
 __all__ = [
@@ -13,6 +13,5 @@ __all__ = [
     "TrainingArguments",
     "TrainingDivergedError",
     "list_checkpoints",
-    "optimizer_step",
     "write_json_atomic",
 ]

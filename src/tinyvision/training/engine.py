@@ -23,10 +23,11 @@ from pathlib import Path
 import accelerate.optimizer
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedType, set_seed
 from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler
 from tqdm.auto import tqdm
 
+from ..recipes import ENGINE_DEFAULTS
 from .steps import TrainStep
 from .tracking import build_trackers, write_json_atomic
 
@@ -41,11 +42,8 @@ if not hasattr(accelerate.optimizer.is_lomo_available, "cache_info"):
 OPTIMIZERS = ("sgd", "adagrad", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("constant", "linear", "cosine", "one_cycle")
 CHECKPOINT_PREFIX = "checkpoint-"
-# What a field left at None means when neither a preset nor the task chose a value.
-ENGINE_DEFAULTS = {
-    "optimizer": "sgd", "learning_rate": 0.01, "num_train_epochs": 1, "per_device_train_batch_size": 32,
-    "momentum": 0.0, "weight_decay": 0.0, "lr_scheduler_type": "constant", "warmup_ratio": 0.0,
-}
+# Where a plain loss.backward() is what accelerator.backward would do (no scaler, no accumulation division).
+PLAIN_BACKWARD = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
 STATE_FILE = "trainer_state.json"
 
 
@@ -96,6 +94,10 @@ class TrainingArguments:
         default=None, metadata={"help": "torch threads per process; default 1 on CPU (fastest for small models)."}
     )
     disable_tqdm: bool = field(default=False, metadata={"help": "Hide progress bars."})
+    push_to_hub: bool = field(
+        default=False, metadata={"help": "Publish the trained model with its model card (tinyvision.hub.publish)."})
+    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id for --push_to_hub, user/name."})
+    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
 
     def __post_init__(self):
         self.validate()
@@ -120,6 +122,10 @@ class TrainingArguments:
                 raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)}")
         if self.checkpointing_steps not in ("epoch", "no") and not str(self.checkpointing_steps).isdigit():
             raise ValueError(f"`checkpointing_steps` must be 'epoch', 'no' or an integer, got {self.checkpointing_steps!r}")
+        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
+            raise ValueError(f"`max_grad_norm` must be positive, got {self.max_grad_norm}")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("`push_to_hub` needs `hub_model_id` (user/name)")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -294,8 +300,9 @@ class Engine:
 
         for attribute in self.step.model_attributes:
             setattr(self.step, attribute, accelerator.prepare(getattr(self.step, attribute)))
-        self.optimizers, self.schedulers = {}, {}
+        self.optimizers, self.schedulers, self._clipped = {}, {}, {}
         for name, params in self.step.parameter_groups().items():
+            self._clipped[name] = list(params)
             overrides = dict(self.step.optimizer_overrides(name))
             optimizer = create_optimizer(overrides.pop("optimizer", args.optimizer), params, args, **overrides)
             # Accelerate steps a prepared scheduler once per process, hence the factor.
@@ -312,6 +319,35 @@ class Engine:
         return self.accelerator.prepare(
             batch_loader(dataset, self.args.per_device_eval_batch_size, SequentialSampler(range(len(dataset))))
         )
+
+    # ----------------------------------------------------------------------------- optimisation
+    def optimizer_step(self, loss: torch.Tensor, name: str = "model") -> None:
+        """backward → clip to ``--max_grad_norm`` on sync steps → step optimizer ``name`` → zero its gradients.
+
+        Accumulation-aware through Accelerate. Automatic steps get this from the loop; manual steps (the GAN)
+        call it once per optimizer inside ``train_step``."""
+        accelerator, optimizer = self.accelerator, self.optimizers[name]
+        if accelerator.gradient_accumulation_steps == 1 and accelerator.scaler is None and \
+                accelerator.distributed_type in PLAIN_BACKWARD:
+            loss.backward()  # what accelerator.backward does here, minus a division by 1 and its autograd node
+        else:
+            accelerator.backward(loss)
+        if self.args.max_grad_norm and accelerator.sync_gradients:
+            accelerator.clip_grad_norm_(self._clipped[name], self.args.max_grad_norm)
+        optimizer.step()
+        if accelerator.sync_gradients:
+            # Straight to the torch optimizer: Accelerate's zero_grad wrapper inspects its signature every call.
+            getattr(optimizer, "optimizer", optimizer).zero_grad(set_to_none=True)
+
+    def _train_batch(self, batch) -> dict:
+        logs = self.step.train_step(batch, self)
+        if not self.step.manual_optimization:
+            if len(self.optimizers) != 1:
+                raise ValueError(f"{type(self.step).__name__} declares optimizers {sorted(self.optimizers)}: a step "
+                                 "with more than one must set manual_optimization = True and step them itself")
+            self.optimizer_step(logs["loss"], next(iter(self.optimizers)))
+            logs = {name: value.detach() for name, value in logs.items()}
+        return logs
 
     # ------------------------------------------------------------------------------ checkpoints
     def _resolve_resume(self) -> Path | None:
@@ -414,9 +450,9 @@ class Engine:
                     continue  # already trained on before the interruption
                 if args.gradient_accumulation_steps > 1:
                     with accelerator.accumulate(*self._models()):
-                        logs = self.step.train_step(batch, self.optimizers, accelerator)
+                        logs = self._train_batch(batch)
                 else:  # every batch is a sync step; skip the context's per-step bookkeeping
-                    logs = self.step.train_step(batch, self.optimizers, accelerator)
+                    logs = self._train_batch(batch)
                 running.add(logs, len(next(iter(batch.values()))))
                 if not accelerator.sync_gradients:
                     continue
@@ -498,6 +534,11 @@ class Engine:
             write_json_atomic(self.output_dir / "history.json", self.history)
             write_json_atomic(self.output_dir / "run_config.json",
                               {"training_args": asdict(self.args), "hardware": self.hardware(), **self.run_config})
+            self.step.on_train_end(self)
+            if self.args.push_to_hub:
+                from ..hub import publish  # the one publishing path of every task (card, figures, weights)
+
+                publish(str(self.output_dir), self.args.hub_model_id, private=self.args.hub_private_repo)
         self._release_wrappers()
         accelerator.end_training()
         return TrainResult(self.history, metrics, self.global_step)

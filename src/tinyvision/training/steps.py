@@ -1,17 +1,16 @@
 """What differs per task: how a batch becomes a loss, and which parameters each optimizer owns.
 
-The engine knows only this interface. A supervised task needs one optimizer; an adversarial
-task declares two groups (``discriminator``, ``generator``) and steps both inside ``train_step``;
-the loop itself never changes.
+The engine knows only this interface, and it owns the optimisation: backward, gradient clipping
+(``--max_grad_norm``), the optimizer and scheduler steps. A supervised task returns its loss from
+``train_step`` and the engine steps its one optimizer. An adversarial task declares two groups
+(``discriminator``, ``generator``), sets ``manual_optimization = True`` and asks the engine to step
+each of them inside ``train_step`` (``engine.optimizer_step(loss, name)``); the loop itself never changes.
 """
 
 from __future__ import annotations
 
 import torch
-from accelerate.utils import DistributedType
 from torch import nn
-
-PLAIN_BACKWARD = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
 
 
 class TrainStep:
@@ -23,6 +22,9 @@ class TrainStep:
     """
 
     model_attributes: tuple[str, ...] = ("model",)
+    # False: train_step returns the loss (with its graph) and the engine steps the one optimizer.
+    # True: train_step calls ``engine.optimizer_step(loss, name)`` for each optimizer itself.
+    manual_optimization: bool = False
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """One entry per optimizer: its name → the parameters it steps."""
@@ -32,10 +34,12 @@ class TrainStep:
         """Per-optimizer hyperparameters that differ from the run's arguments (e.g. GAN betas)."""
         return {}
 
-    def train_step(self, batch: dict, optimizers: dict, accelerator) -> dict[str, torch.Tensor]:
-        """Forward, backward and step; return detached scalar metrics (must include ``loss``).
+    def train_step(self, batch: dict, engine) -> dict[str, torch.Tensor]:
+        """Scalar metrics of one batch, ``loss`` among them.
 
-        The engine has put the models in training mode at the start of the epoch."""
+        Automatic optimisation: ``loss`` still carries its graph and the engine steps. Manual: the step has
+        called ``engine.optimizer_step`` for each of its optimizers and returns detached values. The engine
+        has put the models in training mode at the start of the epoch."""
         raise NotImplementedError
 
     def eval_step(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -51,24 +55,13 @@ class TrainStep:
         and before its checkpoint: no collective operations here. A no-op by default (the generative
         steps save their sample grids)."""
 
+    def on_train_end(self, engine) -> None:
+        """Called on the main process after the final model is saved and before it is pushed to the Hub
+        (the generative steps draw their figures here, so that they travel with the model)."""
+
     def save_pretrained(self, output_dir: str, accelerator) -> None:
         """Write the final model (and its processor) with ``save_pretrained``."""
         accelerator.unwrap_model(self.model).save_pretrained(output_dir, is_main_process=accelerator.is_main_process)
-
-
-def optimizer_step(loss: torch.Tensor, optimizer, accelerator, parameters=None, max_grad_norm: float | None = None):
-    """backward → (clip on sync steps) → step → zero_grad, all accumulation-aware through Accelerate."""
-    if accelerator.gradient_accumulation_steps == 1 and accelerator.scaler is None and \
-            accelerator.distributed_type in PLAIN_BACKWARD:
-        loss.backward()  # what accelerator.backward does here, minus a division by 1 and its autograd node
-    else:
-        accelerator.backward(loss)
-    if max_grad_norm and accelerator.sync_gradients and parameters is not None:
-        accelerator.clip_grad_norm_(parameters, max_grad_norm)
-    optimizer.step()
-    if accelerator.sync_gradients:
-        # Straight to the torch optimizer: Accelerate's zero_grad wrapper inspects its signature every call.
-        getattr(optimizer, "optimizer", optimizer).zero_grad(set_to_none=True)
 
 
 class SupervisedStep(TrainStep):
@@ -78,9 +71,8 @@ class SupervisedStep(TrainStep):
     (:meth:`train_metrics`, :meth:`eval_step`).
     """
 
-    def __init__(self, model: nn.Module, *, max_grad_norm: float | None = None):
+    def __init__(self, model: nn.Module):
         self.model = model
-        self.max_grad_norm = max_grad_norm
 
     def model_inputs(self, batch: dict, training: bool) -> dict[str, torch.Tensor]:
         return batch
@@ -88,9 +80,8 @@ class SupervisedStep(TrainStep):
     def train_metrics(self, outputs, inputs) -> dict[str, torch.Tensor]:
         return {}
 
-    def train_step(self, batch, optimizers, accelerator):
+    def train_step(self, batch, engine):
         inputs = self.model_inputs(batch, training=True)
         outputs = self.model(**inputs)
-        optimizer_step(outputs.loss, optimizers["model"], accelerator, self.model.parameters(), self.max_grad_norm)
         with torch.no_grad():
-            return {"loss": outputs.loss.detach(), **self.train_metrics(outputs, inputs)}
+            return {"loss": outputs.loss, **self.train_metrics(outputs, inputs)}

@@ -1,0 +1,88 @@
+"""The hands of a scene clock: shapes (baton, sword, breguet, skeleton, arrow, counterweight, leaf, tapered),
+soft shadows, and second and alarm hands as distractors, drawn on the frontal face canvas.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from PIL import Image
+
+from .clock_geometry import _hand_outline, _radial
+from .clock_style import RGB, _lum, _pick
+from .scene_painting import _FacePainter, _ink, _random_color, _shade, _u
+
+
+def _hand_polygon(shape: str, length: float, width: float, tail: float):
+    """(along, across) polygon of a hand pointing along +along."""
+    w = width / 2
+    if shape == "sword":
+        return [-tail, length * 0.8, length, length * 0.8, -tail], [-w * 0.8, -w * 1.1, 0, w * 1.1, w * 0.8]
+    if shape in ("baton", "skeleton"):
+        return [-tail, length, length, -tail], [-w, -w, w, w]
+    return _hand_outline({"arrow": "arrow", "leaf": "leaf", "tapered": "tapered"}.get(shape, "line"),
+                         length, width, tail)
+
+
+def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float, hand_rgb: RGB, accent: RGB,
+                face: RGB, ink: RGB, k: float, side: int, draw_matrix: np.ndarray, mode: str, plain: bool):
+    """Hour and minute hands (shadow first), distractor second / alarm hands and the centre cap."""
+    u = functools.partial(_u, rng)
+    shape = "baton" if plain else _pick(rng, ["baton", "sword", "breguet", "skeleton", "arrow", "counterweight",
+                                              "leaf", "tapered"], [0.2, 0.17, 0.1, 0.1, 0.12, 0.1, 0.11, 0.1])
+    minute_len = u(0.72, 0.93)
+    hour_len = min(u(0.45, 0.62), 0.72 * minute_len)
+    minute_w = u(0.025, 0.055)
+    hour_w = minute_w * u(1.15, 1.8)
+    tail = u(0.1, 0.22) if shape == "counterweight" else (u(0.0, 0.15) if u() < 0.4 else 0.0)
+    if plain:
+        minute_len, hour_len, minute_w, hour_w, tail = 0.85, 0.5, 0.05, 0.07, 0.0
+    alarm = None if plain or u() >= 0.1 else (u(0, 360), _random_color(rng))
+    second = None if plain or u() >= 0.5 else (u(0, 360), accent if u() < 0.7 else hand_rgb, u(0.85, 0.95),
+                                              u(0.12, 0.25), u() < 0.3)
+    shadow = None if plain or u() >= 0.4 else (u(0, 360), u(0.015, 0.04), u(0.25, 0.5))
+
+    def polys(angle, length, width):
+        along, across = _hand_polygon(shape, length, width, tail)
+        return [_radial(angle, along, across)]
+
+    hands = [(hour_angle, hour_len, hour_w), (minute_angle, minute_len, minute_w)]
+    if shadow is not None:  # a soft, offset, semi-transparent dark copy of the hands
+        q = 4
+        small = max(8, side // q)
+        mask = Image.new("L", (small, small), 0)
+        shift = _radial(shadow[0], shadow[1], 0.0)
+        m = np.diag([small / side, small / side, 1.0]) @ draw_matrix
+        sp = _FacePainter(mask, m, 1)
+        for angle, length, width in hands:
+            for p in polys(angle, length, width):
+                sp.polygons(p + shift, (255, 255, 255))
+        mask = mask.resize((side, side), Image.BILINEAR).point([int(v * shadow[2]) for v in range(256)])
+        paint.canvas.paste(_ink(mode, (0, 0, 0)), (0, 0, side, side), mask)
+    if alarm is not None:
+        paint.polygons(_radial(alarm[0], [0, 0.33, 0.4, 0.33, 0], [-0.008, -0.008, 0, 0.008, 0.008]), alarm[1])
+        paint.circle(0.05, alarm[1])
+    for angle, length, width in hands:
+        p = polys(angle, length, width)[0]
+        if shape == "skeleton":
+            paint.outline(p, hand_rgb, max(0.01, width * 0.22))
+        elif shape == "breguet":
+            paint.polygons(_radial(angle, [-tail, length, length, -tail], [-width * 0.25, -width * 0.1, width * 0.1,
+                                                                          width * 0.25]), hand_rgb)
+            ring_r = width * 1.2
+            paint.circle(ring_r, hand_rgb, centre=tuple(_radial(angle, length * 0.72, 0.0)), width=width * 0.4)
+        else:
+            paint.polygons(p, hand_rgb)
+        if shape == "counterweight":
+            paint.circle(width * 1.3, hand_rgb, centre=tuple(_radial(angle, -tail, 0.0)))
+    cap = u(0.03, 0.07) if not plain else 0.05
+    paint.circle(cap, hand_rgb)
+    if second is not None:
+        angle, rgb, length, tail2, lollipop = second
+        paint.radial_bars(angle, -tail2, length, u(0.008, 0.016), rgb)
+        if lollipop:
+            paint.circle(0.035, rgb, centre=tuple(_radial(angle, length * 0.78, 0.0)))
+        paint.circle(cap * 0.6, rgb)
+    if not plain and u() < 0.4:
+        paint.circle(cap * 0.35, _shade(hand_rgb, 1.6) if _lum(hand_rgb) < 128 else _shade(hand_rgb, 0.6))

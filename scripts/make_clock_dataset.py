@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinyvision.data.clocks import GENERATOR_VERSION, TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET, make_clock_dataset
+from tinyvision.data.clocks import GENERATOR_VERSION, make_clock_dataset, split_seeds
 from tinyvision.hub import build_clock_dataset_release, publish
 
 
@@ -47,10 +47,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.num_train < 1:
         parser.error(f"--num_train must be at least 1, got {args.num_train}")
     return args
-
-
-def split_seeds(seed: int) -> dict[str, int]:
-    return {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET, "test": seed + TEST_SEED_OFFSET}
 
 
 def generate_splits(args) -> dict:

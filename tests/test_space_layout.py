@@ -35,10 +35,7 @@ def test_tables_are_derived_from_the_library(app):
     from tinyvision.models.configuration_clock import HEADS, ClockReaderConfig
     from tinyvision.models.image_processing_tinyvision import MAX_IMAGE_PIXELS
 
-    try:
-        from tinyvision.recipes import PRESETS
-    except ImportError:  # an older tinyvision
-        from tinyvision.presets import PRESETS
+    from tinyvision.recipes import PRESETS
 
     assert list(app.CLASSIFIER_PRESETS) == list(PRESETS)
     assert app.CLASSIFIER_PRESETS["mlp1"] == "MLP1" and app.CLASSIFIER_PRESETS["augmented"] == "CNN augmented"

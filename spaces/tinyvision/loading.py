@@ -21,10 +21,7 @@ import gradio as gr
 import tinyvision
 from tinyvision.models.configuration_clock import HEADS, ClockReaderConfig
 
-try:  # the classifier recipes that train_classifier.py's --preset accepts
-    from tinyvision.recipes import PRESETS
-except ImportError:  # pragma: no cover - an older tinyvision kept them in tinyvision.presets
-    from tinyvision.presets import PRESETS
+from tinyvision.recipes import PRESETS  # the classifier recipes that train_classifier.py's --preset accepts
 
 logger = logging.getLogger("tinyvision.space")
 

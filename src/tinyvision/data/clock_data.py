@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 from ..models.configuration_clock import ANGLE_COLUMNS
-from .clocks import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET
+from .clocks import split_seeds
 from .sources import (
     DEFAULT_CACHE_DIR,
     DataError,
@@ -53,11 +53,6 @@ def announce(message: str) -> None:
     """Print once per machine (rendering takes minutes: say so)."""
     if os.environ.get("LOCAL_RANK", "0") == "0":
         print(message, flush=True)
-
-
-def split_seeds(data_seed: int) -> dict[str, int]:
-    """The generator seed of each split of a generated set (recorded by the run for its model card)."""
-    return {"train": data_seed, "validation": data_seed + VALIDATION_SEED_OFFSET, "test": data_seed + TEST_SEED_OFFSET}
 
 
 def _with_stats(train, validation, test, source: str, provenance: dict | None = None) -> Splits:

@@ -88,6 +88,7 @@ from .clock_style import (  # noqa: F401
 
 __all__ = [
     "GENERATOR_VERSION",
+    "split_seeds",
     "ClockStyle",
     "clean_style",
     "make_clock_arrays",
@@ -101,6 +102,12 @@ GENERATOR_VERSION = "1"
 # Generated splits use seeds data_seed, data_seed + VALIDATION_SEED_OFFSET, data_seed + TEST_SEED_OFFSET.
 VALIDATION_SEED_OFFSET = 1_000_000
 TEST_SEED_OFFSET = 2_000_000
+
+
+def split_seeds(data_seed: int) -> dict[str, int]:
+    """The generator seed of each split of a generated set (a run records them for its model card)."""
+    return {"train": data_seed, "validation": data_seed + VALIDATION_SEED_OFFSET, "test": data_seed + TEST_SEED_OFFSET}
+
 LABEL_NAMES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 
 

@@ -114,7 +114,6 @@ def _clock_seeds(run_config: dict, task_args: dict) -> dict | None:
         return run_config["data_seeds"]
     if task_args.get("data_seed") is None:
         return None
-    from ..data.clocks import TEST_SEED_OFFSET, VALIDATION_SEED_OFFSET  # numpy and PIL: only when needed
+    from ..data.clocks import split_seeds  # numpy and PIL: only when needed
 
-    seed = task_args["data_seed"]
-    return {"train": seed, "validation": seed + VALIDATION_SEED_OFFSET, "test": seed + TEST_SEED_OFFSET}
+    return split_seeds(task_args["data_seed"])

@@ -30,7 +30,8 @@ from tinyvision.fid import (
 )
 from tinyvision.models.modeling_gan import lsgan_discriminator_loss, lsgan_generator_loss
 from tinyvision.models.modeling_vae import gaussian_kl, reconstruction_error, vae_loss
-from tinyvision.tasks.generative import GANStep, build_model, grid_tiles, image_grid, nearest_real
+from tinyvision.figures import grid_tiles, image_grid, nearest_real
+from tinyvision.tasks.generative import GANStep, build_model
 from tinyvision.training import Engine, TrainingArguments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -482,5 +483,107 @@ def test_profiles_and_explicit_values(tmp_path):
         False, {"latent_dim": 16}, 3, 8)
     with pytest.raises(ValueError, match="unknown VAEConfig field"):
         resolve_recipe("vae", VAEArguments(config_overrides='{"latent_dims": 16}'), TrainingArguments())
-    with pytest.raises(ValueError, match="unknown profile 'gpu' for the gan"):
-        resolve_recipe("gan", GANArguments(profile="gpu"), TrainingArguments())
+    with pytest.raises(ValueError, match="unknown profile 'tpu' for the gan"):
+        resolve_recipe("gan", GANArguments(profile="tpu"), TrainingArguments())
+    # The seed profile is the defaults, named: the seed's architecture, batch and data, nothing added.
+    overrides, data, args = resolve_recipe("gan", GANArguments(profile="seed"), TrainingArguments())
+    seed_config, default_config = GANConfig(**overrides).to_dict(), GANConfig().to_dict()
+    assert {k: v for k, v in seed_config.items() if k in overrides} == {k: default_config[k] for k in overrides}
+    assert data["dedupe"] is False and (args.per_device_train_batch_size, args.num_train_epochs) == (32, 50)
+    overrides, _, _ = resolve_recipe("gan", GANArguments(profile="cpu"), TrainingArguments())
+    assert overrides["ema_decay"] > 0 and set(overrides["diffaugment"].split(",")) == {"color", "translation",
+                                                                                      "cutout"}
+
+
+# ------------------------------------------------------------------ DiffAugment, moving average, hinge
+def test_diff_augment_is_differentiable_random_per_image_and_keeps_shapes():
+    from tinyvision.data.augment import diff_augment, random_cutout, random_translation
+
+    torch.manual_seed(0)
+    images = torch.rand(16, 3, 32, 32, requires_grad=True)
+    out = diff_augment(images, "color,translation,cutout")
+    assert out.shape == images.shape and not torch.allclose(out, images)
+    out.square().sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0  # gradients reach the generator's images
+    assert diff_augment(images, "") is images
+    # Translation moves pixels without changing them: each image is a shifted copy with a zero border.
+    ramp = torch.arange(32.0).expand(4, 1, 32, 32).contiguous() + 1
+    shifted = random_translation(ramp)
+    for image in shifted[:, 0]:
+        row = image[16]
+        inside = row[row > 0]
+        assert torch.equal(inside, torch.arange(inside[0].item(), inside[0].item() + len(inside)))
+        assert len(inside) >= 32 - 4  # at most 1/8 of the side shifted out
+    # Cutout zeroes one square of half the side (clipped at the edges), a different place per image.
+    cut = random_cutout(torch.ones(64, 1, 32, 32))
+    zeros = (cut == 0).flatten(1).sum(1)
+    assert zeros.max() == 16 * 16 and zeros.min() >= 8 * 8
+    assert len({tuple(map(tuple, (c[0] == 0).nonzero()[:1].tolist())) for c in cut}) > 5
+    # Colour: brightness/saturation/contrast drawn per image, so two identical images come out different.
+    colored = diff_augment(torch.full((2, 3, 8, 8), 0.5), "color")
+    assert not torch.allclose(colored[0], colored[1])
+    with pytest.raises(ValueError, match="unknown DiffAugment op 'blur'"):
+        diff_augment(images, "blur")
+
+
+def test_gan_config_checks_the_new_options_and_hinge_losses():
+    with pytest.raises(ValueError, match="diffaugment"):
+        GANConfig(diffaugment="color,blur")
+    with pytest.raises(ValueError, match="ema_decay"):
+        GANConfig(ema_decay=1.0)
+    with pytest.raises(ValueError, match="loss_type"):
+        GANConfig(loss_type="wasserstein")
+    assert GANConfig(diffaugment=" color , cutout").diffaugment == "color,cutout"
+    from tinyvision.models.modeling_gan import hinge_discriminator_loss, hinge_generator_loss
+
+    real, fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-2.0], [0.0]])
+    assert hinge_discriminator_loss(real, fake).item() == pytest.approx((0 + 0.5 + 0 + 1) / 4)
+    assert hinge_generator_loss(fake).item() == pytest.approx(1.0)
+    model = small_gan(loss_type="hinge")
+    out = model(pixel_values=torch.rand(3, 3, 32, 32))
+    torch.testing.assert_close(out.discriminator_loss, hinge_discriminator_loss(out.real_scores, out.fake_scores))
+
+
+def _ema_run(tmp_path, name, **args):
+    torch.manual_seed(0)
+    model, processor = build_model("gan", {**{k: v for k, v in SMALL_GAN.items() if k != "image_size"},
+                                           "generator_batch_norm": True, "ema_decay": 0.9,
+                                           "diffaugment": "color,translation,cutout"}, 32)
+    step = GANStep(model, processor, output_dir=str(tmp_path / name), num_sample_images=4)
+    images = torch.randint(0, 255, (24, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    engine = Engine(step, TrainingArguments(output_dir=str(tmp_path / name), optimizer="adam", learning_rate=1e-3,
+                                            per_device_train_batch_size=8, num_train_epochs=2, seed=3,
+                                            disable_tqdm=True, **args), TensorDataset(pixel_values=images))
+    return step, engine
+
+
+def test_moving_average_is_what_generates_and_is_saved_and_resume_restores_it(tmp_path):
+    step, engine = _ema_run(tmp_path, "full")
+    augmented = []
+    original = step.augment
+    step.augment = lambda images: augmented.append(images.requires_grad) or original(images)
+    engine.train()
+    # Every image D saw was augmented: real + fake together in D's step (no batch norm in this D: one
+    # batch), then fake with the generator's gradients in G's step; 6 steps of each.
+    assert augmented == [False, True] * 6
+    trained, averaged = step.pretrained.generator.state_dict(), step.averaged.generator.state_dict()
+    weights = [name for name in trained if name.endswith("weight")]
+    assert any(not torch.equal(trained[name], averaged[name]) for name in weights)  # a real average, not a copy
+    saved = AutoModel.from_pretrained(tmp_path / "full")
+    for name, value in saved.generator.state_dict().items():  # the averaged weights are the saved ones...
+        torch.testing.assert_close(value, averaged[name], rtol=0, atol=0)
+    torch.testing.assert_close(saved.generate(2, seed=5), step.averaged.generate(2, seed=5))
+    checkpoint = sorted((tmp_path / "full").glob("checkpoint-*"))[-1]
+    from safetensors.torch import load_file  # ...and the checkpoint keeps the raw generator for resuming
+
+    raw = load_file(checkpoint / "model.safetensors")
+    assert all(torch.equal(raw[name], trained[name]) for name in weights)
+
+    # Killed after the first epoch's checkpoint, resumed from it: the same moving average at the end.
+    step2, engine2 = _ema_run(tmp_path, "cut", max_train_steps=3)
+    engine2.train()
+    step3, engine3 = _ema_run(tmp_path, "cut", resume_from_checkpoint="latest")
+    torch.nn.init.zeros_(next(step3.averaged.generator.parameters()))  # must come back from the checkpoint
+    engine3.train()
+    for name, value in step3.averaged.generator.state_dict().items():
+        torch.testing.assert_close(value, averaged[name], rtol=1e-5, atol=1e-6)

@@ -26,6 +26,11 @@ How the seed's (garbled) architecture table is read. Its three cells run togethe
 
 The table names no output activation and no normalisation: the default is a sigmoid (images in
 [0, 1], as Géron's Keras GANs and VAEs that the seed follows) and no batch norm; both are fields.
+
+Beyond the seed (each off by default, each an ablation row in ``reports/task3``): ``ema_decay`` keeps an
+exponential moving average of the generator's weights, which is what a trained model generates with;
+``diffaugment`` applies differentiable colour / translation / cutout augmentation to every image the
+discriminator sees, real and generated; ``loss_type`` "hinge" replaces the least-squares losses.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from .layers import (
     check_positive_ints,
     check_stride2_kernel,
 )
+
+DIFFAUGMENT_OPS = ("color", "translation", "cutout")  # tinyvision.data.augment.DIFF_AUGMENTATIONS
+GAN_LOSSES = ("lsgan", "hinge")
 
 
 class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
@@ -70,6 +78,13 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         real_label, fake_label: least-squares targets of the discriminator (1 and 0); the generator aims
             at ``real_label``.
         initializer: kernel init with zero biases (glorot_uniform, Keras' default; see ``layers.py``).
+        ema_decay: decay of the exponential moving average of the generator's weights kept during training
+            (e.g. 0.999; 0 = none, the seed). When set, the saved ``generator`` holds the averaged weights;
+            the raw ones live in the training checkpoints, for resuming.
+        diffaugment: comma-separated DiffAugment ops applied to real and generated images wherever the
+            discriminator scores them in training: any of "color", "translation", "cutout" ("" = none).
+        loss_type: "lsgan" (the seed's least squares) or "hinge" (discriminator ``relu(1 - D(x)) +
+            relu(1 + D(G(z)))``, generator ``-D(G(z))``; the labels are then unused).
     """
 
     model_type = "tinyvision_gan"
@@ -97,6 +112,9 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         real_label: float = 1.0,
         fake_label: float = 0.0,
         initializer: str = "glorot_uniform",
+        ema_decay: float = 0.0,
+        diffaugment: str = "",
+        loss_type: str = "lsgan",
         **kwargs,
     ):
         self.image_size = image_size
@@ -118,6 +136,10 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         self.real_label = float(real_label)
         self.fake_label = float(fake_label)
         self.initializer = initializer
+        self.ema_decay = float(ema_decay)
+        self.diffaugment = ",".join(op.strip() for op in diffaugment.split(",") if op.strip()) \
+            if isinstance(diffaugment, str) else ",".join(diffaugment)
+        self.loss_type = loss_type
         super().__init__(**kwargs)
         self._check_image()
         self._check_decoder()
@@ -127,5 +149,10 @@ class GANConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         check_choice("discriminator_activation", self.discriminator_activation, ACTIVATIONS)
         check_non_negative("leaky_relu_slope", self.leaky_relu_slope)
         check_non_negative("discriminator_noise_std", self.discriminator_noise_std)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1) (0: no moving average), got {self.ema_decay}")
+        for op in filter(None, self.diffaugment.split(",")):
+            check_choice("diffaugment", op, DIFFAUGMENT_OPS)
+        check_choice("loss_type", self.loss_type, GAN_LOSSES)
         if self.real_label == self.fake_label:
             raise ValueError(f"`real_label` and `fake_label` must differ, both are {self.real_label}")

@@ -21,12 +21,7 @@ from transformers.utils import ModelOutput
 
 from .configuration_gan import GANConfig
 from .layers import ConvDecoder, ConvDownsampler, apply_output_activation, check_pixel_values
-from .modeling_utils import (  # noqa: F401  (eval_mode: re-exported, tinyvision.tasks.generative imports it from here)
-    LatentImageGeneratorMixin,
-    TinyVisionPreTrainedModel,
-    eval_mode,
-    to_unit_range,
-)
+from .modeling_utils import LatentImageGeneratorMixin, TinyVisionPreTrainedModel, to_unit_range
 
 
 # ----------------------------------------------------------------------------- pure functions
@@ -45,6 +40,31 @@ def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 def lsgan_generator_loss(fake_scores: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
     """Least-squares generator loss: ``mean((D(G(z)) - real_label)²)`` (the generator wants 'real')."""
     return (fake_scores.float() - real_label).pow(2).mean()
+
+
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Hinge loss: ``relu(1 - D(x))`` over real and ``relu(1 + D(G(z)))`` over fake, one mean over both."""
+    return torch.cat([torch.relu(1 - real_scores.float()).flatten(),
+                      torch.relu(1 + fake_scores.float()).flatten()]).mean()
+
+
+def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The hinge GAN's generator loss: ``-mean(D(G(z)))``."""
+    return -fake_scores.float().mean()
+
+
+def discriminator_loss(config: GANConfig, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss of ``config.loss_type``."""
+    if config.loss_type == "hinge":
+        return hinge_discriminator_loss(real_scores, fake_scores)
+    return lsgan_discriminator_loss(real_scores, fake_scores, config.real_label, config.fake_label)
+
+
+def generator_loss(config: GANConfig, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator's loss of ``config.loss_type``."""
+    if config.loss_type == "hinge":
+        return hinge_generator_loss(fake_scores)
+    return lsgan_generator_loss(fake_scores, config.real_label)
 
 
 # -------------------------------------------------------------------------------- the networks
@@ -114,7 +134,7 @@ class GANModel(LatentImageGeneratorMixin, TinyVisionPreTrainedModel):
                 **kwargs) -> GANOutput:
         """Generate from ``latents`` (default: N(0, I), one per real image) and score them; with real
         ``pixel_values`` (in ``pixel_range``: the image processor's output) also score those and return
-        both least-squares losses."""
+        both losses (``config.loss_type``)."""
         config = self.config
         if pixel_values is not None:
             check_pixel_values(pixel_values, config.num_channels, config.image_size)
@@ -128,8 +148,7 @@ class GANModel(LatentImageGeneratorMixin, TinyVisionPreTrainedModel):
         output = GANOutput(images=images, fake_scores=fake_scores, latents=latents)
         if pixel_values is not None:
             output.real_scores = self.discriminator(pixel_values)
-            output.discriminator_loss = lsgan_discriminator_loss(output.real_scores, fake_scores, config.real_label,
-                                                                 config.fake_label)
-            output.generator_loss = lsgan_generator_loss(fake_scores, config.real_label)
+            output.discriminator_loss = discriminator_loss(config, output.real_scores, fake_scores)
+            output.generator_loss = generator_loss(config, fake_scores)
             output.loss = output.discriminator_loss + output.generator_loss
         return output

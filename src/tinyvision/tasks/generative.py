@@ -21,6 +21,7 @@ defaults. ``build(kind, args, training_args)`` assembles a run; ``train_gan`` / 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -28,22 +29,28 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from accelerate.utils import set_seed
 
 from ..data import CATS_DATASET, Splits, image_processor_for, load_cats, split_validation
+from ..data.augment import diff_augment
+from ..figures import (
+    LOSS_TRACE,
+    SAMPLES_DIR,
+    grid_columns,
+    image_grid,
+    make_figures,
+    save_png,
+    to_uint8,
+)
 from ..models import GANConfig, GANModel, TinyVisionImageProcessor, VAEConfig, VAEModel
-from ..models.modeling_gan import eval_mode, lsgan_discriminator_loss, lsgan_generator_loss
+from ..models.modeling_gan import discriminator_loss, generator_loss
 from ..recipes import get_recipe, resolve_training
 from ..training import TrainingArguments, TrainResult, TrainStep
 from .common import TaskRun, check_config_fields, parse_config_overrides, train_run
 
 logger = logging.getLogger(__name__)
 
-SAMPLES_DIR = "samples"
-FIGURES_DIR = "figures"
-LOSS_TRACE = "loss_trace.jsonl"
 
 @dataclass
 class GenerativeArguments:
@@ -86,48 +93,6 @@ class VAEArguments(GenerativeArguments):
     pass
 
 
-# ------------------------------------------------------------------------------------ images
-def image_grid(images: torch.Tensor | np.ndarray, columns: int, padding: int = 2, pad_value: int = 255) -> np.ndarray:
-    """uint8 images (N, C, H, W) → one (rows·(H+p)+p, columns·(W+p)+p, 3) uint8 grid."""
-    images = np.asarray(images)
-    if images.shape[1] == 1:
-        images = np.repeat(images, 3, axis=1)
-    count, _, height, width = images.shape
-    rows = -(-count // columns)
-    grid = np.full((rows * (height + padding) + padding, columns * (width + padding) + padding, 3), pad_value,
-                   np.uint8)
-    for index, image in enumerate(images):
-        row, col = divmod(index, columns)
-        top, left = padding + row * (height + padding), padding + col * (width + padding)
-        grid[top:top + height, left:left + width] = image.transpose(1, 2, 0)
-    return grid
-
-
-def grid_tiles(grid: np.ndarray, size: int, count: int, columns: int, padding: int = 2) -> np.ndarray:
-    """The inverse of :func:`image_grid`: uint8 images (count, 3, size, size) read back from a grid."""
-    tiles = []
-    for index in range(count):
-        row, col = divmod(index, columns)
-        top, left = padding + row * (size + padding), padding + col * (size + padding)
-        tiles.append(grid[top:top + size, left:left + size].transpose(2, 0, 1))
-    return np.stack(tiles)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    return (images.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-def grid_columns(count: int) -> int:
-    return max(1, int(np.ceil(np.sqrt(count))))
-
-
-def save_png(array: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-
-
 # ------------------------------------------------------------------------------------- steps
 class GenerativeStep(TrainStep):
     """What the GAN and VAE steps share: uint8 batches → the model's pixel range, fixed-latent samples
@@ -151,13 +116,19 @@ class GenerativeStep(TrainStep):
     def inputs(self, batch: dict) -> torch.Tensor:
         return self.processor.normalize_uint8(batch["pixel_values"])
 
+    @property
+    def sampler(self):
+        """The model that draws the samples and figures and is saved: the trained one (the GAN with a moving
+        average: its averaged generator)."""
+        return self.pretrained
+
     def record(self, accelerator, *values: torch.Tensor) -> None:
         if accelerator.is_main_process:
             self._trace.append(torch.stack([value.detach().float() for value in values]))
 
     def save_samples(self, epoch: int) -> Path:
         """The fixed latents' images as one grid, ``samples/epoch-{epoch:03d}.png`` (epoch 0 = untrained)."""
-        images = to_uint8(self.pretrained.generate(latents=self.fixed_latents))
+        images = to_uint8(self.sampler.generate(latents=self.fixed_latents))
         path = self.output_dir / SAMPLES_DIR / f"epoch-{epoch:03d}.png"
         save_png(image_grid(images, grid_columns(len(images))), path)
         return path
@@ -176,22 +147,29 @@ class GenerativeStep(TrainStep):
     def on_train_end(self, engine) -> None:
         """The end-of-run figures, before the engine publishes the folder (so they travel with the model)."""
         if self.figure_images is not None:
-            make_figures(self.output_dir, self.pretrained, self.figure_images, kind=self.kind, seed=self.sample_seed,
+            make_figures(self.output_dir, self.sampler, self.figure_images, kind=self.kind, seed=self.sample_seed,
                          num_sample_images=self.num_sample_images)
 
     def save_pretrained(self, output_dir: str, accelerator) -> None:
-        self.pretrained.save_pretrained(output_dir, is_main_process=accelerator.is_main_process)
+        self.sampler.save_pretrained(output_dir, is_main_process=accelerator.is_main_process)
         if accelerator.is_main_process:
             self.processor.save_pretrained(output_dir)
 
 
 class GANStep(GenerativeStep):
-    """One iteration = a discriminator step, then a generator step (the seed's order), LSGAN losses.
+    """One iteration = a discriminator step, then a generator step (the seed's order), the config's losses.
 
     Discriminator: ``D(cat[real, G(z)])`` against labels real/fake (Keras' concatenated batch; two
     forward passes, all-real and all-fake, when it has batch norm), G not differentiated. Generator: ``mean((D(G(z')) - real)²)`` with fresh noise z' (or the same fakes with
     ``reuse_fakes``), through the discriminator with its parameters frozen (Keras' ``trainable=False``),
     which also keeps its accumulated gradients intact under gradient accumulation.
+
+    With ``config.diffaugment`` every image the discriminator sees in training, real or generated, in
+    either step, first goes through the same kind of random differentiable augmentation. With
+    ``config.ema_decay`` the step keeps ``averaged``: a copy of the model whose generator is the moving
+    average of the trained one (updated after each generator step, warming up as ``min(decay, (1 + t) /
+    (10 + t))``) and whose discriminator is the trained one itself; it draws the samples and figures and
+    is what gets saved, while checkpoints carry both generators.
     """
 
     model_attributes = ("generator", "discriminator")
@@ -208,6 +186,66 @@ class GANStep(GenerativeStep):
         self.learning_rates = {"generator": generator_learning_rate, "discriminator": discriminator_learning_rate}
         self.betas = (adam_beta1, adam_beta2)
         self.reuse_fakes = reuse_fakes
+        self.averaged = None
+        if model.config.ema_decay > 0:
+            self.averaged = copy.deepcopy(model)
+            self.averaged.discriminator = model.discriminator  # shared: only the generator is averaged
+            self.averaged.generator.requires_grad_(False)
+
+    @property
+    def sampler(self):
+        return self.averaged if self.averaged is not None else self.pretrained
+
+    def checkpoint_objects(self):
+        return [self.averaged.generator] if self.averaged is not None else []
+
+    @torch.no_grad()
+    def update_average(self, step: int) -> None:
+        """Move the averaged generator towards the trained one (after the generator's optimizer step)."""
+        averaged, trained = self.averaged.generator, self.pretrained.generator
+        parameters = list(trained.parameters())
+        if next(averaged.parameters()).device != parameters[0].device:
+            averaged.to(parameters[0].device)
+        decay = min(self.pretrained.config.ema_decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_(list(averaged.parameters()), parameters, 1.0 - decay)
+        for mine, theirs in zip(averaged.buffers(), trained.buffers()):  # batch-norm statistics: copied
+            mine.copy_(theirs)  # (until refresh_average_statistics measures the averaged weights' own)
+
+    @torch.no_grad()
+    def refresh_average_statistics(self, num_batches: int = 8, batch_size: int = 64) -> None:
+        """Batch-norm statistics of the averaged generator measured on its own activations ("standing
+        statistics": fresh noise, train mode, a plain mean over ``num_batches``), instead of the trained
+        generator's copied running statistics, which belong to different weights."""
+        generator = self.averaged.generator
+        norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        device = next(generator.parameters()).device
+        state = torch.random.get_rng_state()  # sampling here must not shift the training's random stream
+        torch.manual_seed(self.sample_seed)
+        momenta = [m.momentum for m in norms]
+        was_training = generator.training
+        try:
+            for norm in norms:
+                norm.reset_running_stats()
+                norm.momentum = None  # cumulative average
+            generator.train()
+            for _ in range(num_batches):
+                generator(torch.randn(batch_size, self.pretrained.config.latent_dim, device=device))
+        finally:
+            for norm, momentum in zip(norms, momenta):
+                norm.momentum = momentum
+            generator.train(was_training)
+            torch.random.set_rng_state(state)
+
+    def on_epoch_end(self, epoch: int, engine) -> None:
+        if self.averaged is not None:
+            self.refresh_average_statistics()
+        super().on_epoch_end(epoch, engine)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        config = self.pretrained.config
+        return diff_augment(images, config.diffaugment, config.pixel_range) if config.diffaugment else images
 
     def parameter_groups(self):
         return {"discriminator": list(self.discriminator.parameters()), "generator": list(self.generator.parameters())}
@@ -233,10 +271,10 @@ class GANStep(GenerativeStep):
             with torch.no_grad():
                 detached = self.generator(self._noise(count, real.device))
         if config.discriminator_batch_norm:  # batch statistics of all-real and all-fake batches, as DCGAN
-            scores = torch.cat([self.discriminator(real), self.discriminator(detached)])
+            scores = torch.cat([self.discriminator(self.augment(real)), self.discriminator(self.augment(detached))])
         else:
-            scores = self.discriminator(torch.cat([real, detached]))
-        d_loss = lsgan_discriminator_loss(scores[:count], scores[count:], config.real_label, config.fake_label)
+            scores = self.discriminator(self.augment(torch.cat([real, detached])))
+        d_loss = discriminator_loss(config, scores[:count], scores[count:])
         engine.optimizer_step(d_loss, "discriminator")
         # 2. generator: D(G(z')) → real_label, through the frozen, unwrapped discriminator (only G's
         # gradients are wanted, and only G's are all-reduced).
@@ -245,10 +283,12 @@ class GANStep(GenerativeStep):
         critic = self.pretrained.discriminator
         critic.requires_grad_(False)
         try:
-            g_loss = lsgan_generator_loss(critic(fakes), config.real_label)
+            g_loss = generator_loss(config, critic(self.augment(fakes)))
             engine.optimizer_step(g_loss, "generator")
         finally:
             critic.requires_grad_(True)
+        if self.averaged is not None and engine.accelerator.sync_gradients:
+            self.update_average(engine.global_step)
         self.record(engine.accelerator, d_loss, g_loss)
         with torch.no_grad():
             return {"loss": (d_loss + g_loss).detach(), "discriminator_loss": d_loss.detach(),
@@ -264,12 +304,14 @@ class GANStep(GenerativeStep):
         latents = torch.randn(len(real), config.latent_dim, generator=generator).to(real.device)
         real_scores = self.discriminator(real)[:, 0].float()
         fake_scores = self.discriminator(self.generator(latents))[:, 0].float()
-        return {
-            "d_real": real_scores,
-            "d_fake": fake_scores,
-            "discriminator_loss": ((real_scores - config.real_label) ** 2 + (fake_scores - config.fake_label) ** 2) / 2,
-            "generator_loss": (fake_scores - config.real_label) ** 2,
-        }
+        if config.loss_type == "hinge":
+            d_losses = (torch.relu(1 - real_scores) + torch.relu(1 + fake_scores)) / 2
+            g_losses = -fake_scores
+        else:
+            d_losses = ((real_scores - config.real_label) ** 2 + (fake_scores - config.fake_label) ** 2) / 2
+            g_losses = (fake_scores - config.real_label) ** 2
+        return {"d_real": real_scores, "d_fake": fake_scores, "discriminator_loss": d_losses,
+                "generator_loss": g_losses}
 
 
 class VAEStep(GenerativeStep):
@@ -375,174 +417,3 @@ def train_gan(args: GANArguments, training_args: TrainingArguments) -> TrainResu
 def train_vae(args: VAEArguments, training_args: TrainingArguments) -> TrainResult:
     """Load the cats, build the VAE from the recipe, train it with the engine, save it and its figures."""
     return _train("vae", args, training_args)
-
-
-# ------------------------------------------------------------------------------------ figures
-def nearest_real(generated: torch.Tensor, real: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
-    """Index of each generated image's nearest real image in pixel space (Euclidean, uint8 → [0, 1])."""
-    queries = generated.flatten(1).float() / 255
-    best_distance = torch.full((len(queries),), float("inf"))
-    best_index = torch.zeros(len(queries), dtype=torch.long)
-    for start in range(0, len(real), chunk):
-        block = real[start:start + chunk].flatten(1).float() / 255
-        distances = torch.cdist(queries, block)
-        value, index = distances.min(dim=1)
-        better = value < best_distance
-        best_distance[better], best_index[better] = value[better], index[better] + start
-    return best_index
-
-
-def sample_epochs(output_dir: str | Path) -> list[int]:
-    return sorted(int(path.stem.split("-")[1]) for path in (Path(output_dir) / SAMPLES_DIR).glob("epoch-*.png"))
-
-
-def load_epoch_samples(output_dir: str | Path, epoch: int, count: int, num_sample_images: int,
-                       size: int) -> np.ndarray:
-    from PIL import Image
-
-    grid = np.asarray(Image.open(Path(output_dir) / SAMPLES_DIR / f"epoch-{epoch:03d}.png").convert("RGB"))
-    return grid_tiles(grid, size, count, grid_columns(num_sample_images))
-
-
-def pick_evenly(values: list[int], count: int) -> list[int]:
-    if len(values) <= count:
-        return values
-    return sorted({values[round(i * (len(values) - 1) / (count - 1))] for i in range(count)})
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_final_grid(model, real: torch.Tensor, path: Path, *, seed: int, title: str, grid_count: int = 36,
-                    pairs: int = 6) -> None:
-    """Left: generated images; right: some of them next to their nearest real image (pixel space)."""
-    plt = _plt()
-    generated = to_uint8(model.generate(grid_count, seed=seed))
-    nearest = real[nearest_real(generated[:pairs], real)]
-    comparison = torch.stack([torch.stack([g, r]) for g, r in zip(generated[:pairs], nearest)]).flatten(0, 1)
-    figure, axes = plt.subplots(1, 2, figsize=(10, 6), gridspec_kw={"width_ratios": [3, 1.1]})
-    axes[0].imshow(image_grid(generated, grid_columns(grid_count)))
-    axes[0].set_title(f"{title}: {grid_count} samples (seed {seed})")
-    axes[1].imshow(image_grid(comparison, 2))
-    axes[1].set_title("generated | nearest real\n(pixel-space L2, distinct cats)", fontsize=9)
-    for axis in axes:
-        axis.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def plot_evolution(runs: dict[str, Path], path: Path, *, num_latents: int = 8, max_rows: int = 8,
-                   num_sample_images: int = 64, size: int = 64) -> None:
-    """Rows = epochs (evenly picked, 0 = untrained), columns = the first fixed latents; one panel per run."""
-    plt = _plt()
-    num_latents = min(num_latents, num_sample_images)
-    picked = {name: pick_evenly(sample_epochs(output_dir), max_rows) for name, output_dir in runs.items()}
-    rows = max(len(epochs) for epochs in picked.values())
-    figure, axes = plt.subplots(1, len(runs), figsize=(5.6 * len(runs), 5.6 * rows / num_latents + 0.5),
-                                squeeze=False)
-    for axis, (name, output_dir) in zip(axes[0], runs.items()):
-        epochs = picked[name]
-        tiles = [load_epoch_samples(output_dir, epoch, num_latents, num_sample_images, size) for epoch in epochs]
-        axis.imshow(image_grid(np.concatenate(tiles), num_latents))
-        step = size + 2
-        axis.set_yticks([2 + step * i + size / 2 for i in range(len(epochs))], [f"epoch {e}" for e in epochs])
-        axis.set_xticks([])
-        axis.set_title(f"{name}: the same {num_latents} latents over training")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def plot_interpolations(models: dict[str, object], path: Path, *, seed: int, num_pairs: int = 4,
-                        steps: int = 10) -> None:
-    """Per model, ``num_pairs`` strips of linear interpolation between two random latents (seed's Figure 14)."""
-    plt = _plt()
-    strips = []
-    for name, model in models.items():
-        rows = [to_uint8(model.interpolate(seed * 1000 + 2 * i, seed * 1000 + 2 * i + 1, steps))
-                for i in range(num_pairs)]
-        strips.append((name, image_grid(torch.cat(rows), steps)))
-    figure, axes = plt.subplots(len(strips), 1, figsize=(steps * 0.9, num_pairs * 1.0 * len(strips) + 0.6),
-                                squeeze=False)
-    for axis, (name, strip) in zip(axes[:, 0], strips):
-        axis.imshow(strip)
-        axis.set_title(f"{name}: linear interpolation between {num_pairs} random pairs of latents")
-        axis.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def read_loss_trace(output_dir: str | Path) -> list[dict]:
-    path = Path(output_dir) / LOSS_TRACE
-    if not path.exists():
-        return []
-    by_epoch = {}
-    for line in path.read_text().splitlines():
-        record = json.loads(line)
-        by_epoch[record["epoch"]] = record  # a resumed epoch replaces its partial record
-    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
-
-
-def plot_losses(output_dir: str | Path, path: Path, *, kind: str) -> None:
-    """Per-batch losses (light) with a moving average, against epochs; both players for the GAN."""
-    plt = _plt()
-    trace = read_loss_trace(output_dir)
-    names = ("discriminator_loss", "generator_loss") if kind == "gan" else ("reconstruction_loss", "kl_loss")
-    figure, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 3.6), squeeze=False)
-    for axis, name in zip(axes[0], names):
-        xs, ys = [], []
-        for record in trace:
-            values = record[name]
-            xs += [record["epoch"] - 1 + (i + 1) / len(values) for i in range(len(values))]
-            ys += values
-        if ys:
-            window = max(1, len(ys) // 100)
-            smooth = np.convolve(ys, np.ones(window) / window, mode="valid")
-            axis.plot(xs, ys, alpha=0.25, lw=0.5)
-            axis.plot(xs[window - 1:], smooth, lw=1.5, label=f"moving average ({window} batches)")
-            axis.legend(fontsize=8)
-        unit = {"kl_loss": " (nats per image)", "reconstruction_loss": " (BCE/MSE per pixel value)"}.get(name, "")
-        axis.set_title(name.replace("_", " ") + unit)
-        axis.set_xlabel("epoch")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def make_report_figures(gan_dir: str | Path, vae_dir: str | Path, out_dir: str | Path, *, seed: int = 2024,
-                        num_sample_images: int = 64) -> list[Path]:
-    """The comparison figures of the report from two finished runs: the fixed latents of both models over
-    the epochs side by side (the seed's Figure 13) and both models' interpolation strips (Figure 14)."""
-    from transformers import AutoModel
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    gan, vae = AutoModel.from_pretrained(gan_dir).eval(), AutoModel.from_pretrained(vae_dir).eval()
-    plot_evolution({"GAN": Path(gan_dir), "VAE": Path(vae_dir)}, out_dir / "evolution_gan_vs_vae.png",
-                   num_sample_images=num_sample_images, size=gan.config.image_size)
-    plot_interpolations({"GAN": gan, "VAE": vae}, out_dir / "interpolation_gan_vs_vae.png", seed=seed)
-    return [out_dir / "evolution_gan_vs_vae.png", out_dir / "interpolation_gan_vs_vae.png"]
-
-
-def make_figures(output_dir: str | Path, model, real_images: torch.Tensor, *, kind: str, seed: int = 2024,
-                 num_sample_images: int = 64) -> list[Path]:
-    """The end-of-run figures of one run, in ``output_dir/figures``."""
-    output_dir = Path(output_dir)
-    figures = output_dir / FIGURES_DIR
-    figures.mkdir(parents=True, exist_ok=True)
-    name = kind.upper()
-    size = model.config.image_size
-    with eval_mode(model):
-        plot_final_grid(model, real_images, figures / "final_grid.png", seed=seed, title=name)
-        plot_interpolations({name: model}, figures / "interpolation.png", seed=seed)
-    plot_evolution({name: output_dir}, figures / "evolution.png", num_sample_images=num_sample_images, size=size)
-    plot_losses(output_dir, figures / "loss_curves.png", kind=kind)
-    return sorted(figures.glob("*.png"))

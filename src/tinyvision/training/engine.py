@@ -215,6 +215,13 @@ def default_num_threads(accelerator: Accelerator) -> int | None:
     return 1 if accelerator.device.type == "cpu" else None
 
 
+def _detached_float(value: torch.Tensor) -> torch.Tensor:
+    # The steps' logs are detached float32 already; detach().float() on them is two dispatches per metric per step.
+    if value.dtype == torch.float32 and not value.requires_grad:
+        return value
+    return value.detach().float()
+
+
 class RunningSums:
     """Batch-size-weighted sums of the step metrics over an epoch: one tensor op per step."""
 
@@ -222,7 +229,7 @@ class RunningSums:
         self.names, self.total, self.count = tuple(names), total, count
 
     def add(self, logs: dict, batch_size: int) -> None:
-        values = torch.stack([value.detach().float() for value in logs.values()]) * batch_size
+        values = torch.stack([_detached_float(value) for value in logs.values()]) * batch_size
         if self.total is None:
             self.names, self.total = tuple(logs), values
         elif tuple(logs) != self.names:
@@ -312,6 +319,8 @@ class Engine:
                 self.schedulers[name] = accelerator.prepare(scheduler)
         self.train_loader = accelerator.prepare(train_loader)
         self.eval_loader = self._eval_loader(self.eval_dataset)
+        for state in self.step.checkpoint_objects():
+            accelerator.register_for_checkpointing(state)
 
     def _eval_loader(self, dataset):
         if dataset is None or len(dataset) == 0:
@@ -327,14 +336,20 @@ class Engine:
         Accumulation-aware through Accelerate. Automatic steps get this from the loop; manual steps (the GAN)
         call it once per optimizer inside ``train_step``."""
         accelerator, optimizer = self.accelerator, self.optimizers[name]
-        if accelerator.gradient_accumulation_steps == 1 and accelerator.scaler is None and \
-                accelerator.distributed_type in PLAIN_BACKWARD:
+        plain = accelerator.gradient_accumulation_steps == 1 and accelerator.scaler is None and \
+            accelerator.distributed_type in PLAIN_BACKWARD
+        if plain:
             loss.backward()  # what accelerator.backward does here, minus a division by 1 and its autograd node
         else:
             accelerator.backward(loss)
         if self.args.max_grad_norm and accelerator.sync_gradients:
             accelerator.clip_grad_norm_(self._clipped[name], self.args.max_grad_norm)
-        optimizer.step()
+        if plain:
+            # Every step syncs and nothing is scaled: Accelerate's step wrapper would only add its LOMO and XLA
+            # checks (20 us a step on CPU, measured for benchmarks/bench_training.py) before this same call.
+            getattr(optimizer, "optimizer", optimizer).step()
+        else:
+            optimizer.step()
         if accelerator.sync_gradients:
             # Straight to the torch optimizer: Accelerate's zero_grad wrapper inspects its signature every call.
             getattr(optimizer, "optimizer", optimizer).zero_grad(set_to_none=True)
@@ -457,7 +472,7 @@ class Engine:
                 if not accelerator.sync_gradients:
                     continue
                 loss = logs["loss"]
-                if not torch.isfinite(loss):
+                if not math.isfinite(loss.item()):  # one read; torch.isfinite is four operators, then the same read
                     last = list_checkpoints(self.output_dir)
                     raise TrainingDivergedError(
                         f"loss is {loss.item()} at step {self.global_step + 1} (epoch {epoch + 1}); "

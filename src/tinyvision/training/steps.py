@@ -50,6 +50,12 @@ class TrainStep:
         """Turn gathered per-example values into numbers; the mean of each by default."""
         return {name: values.float().mean().item() for name, values in gathered.items()}
 
+    def checkpoint_objects(self) -> list:
+        """Extra state (objects with ``state_dict`` / ``load_state_dict``) that training checkpoints must carry
+        and resuming must restore, beyond the prepared models, optimizers and schedulers: the GAN's moving
+        average of its generator. None by default."""
+        return []
+
     def on_epoch_end(self, epoch: int, engine) -> None:
         """Called on the main process only, after epoch ``epoch`` (0-based) is recorded in ``engine.history``
         and before its checkpoint: no collective operations here. A no-op by default (the generative

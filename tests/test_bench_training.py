@@ -1,0 +1,62 @@
+"""The speed benchmarks compare like with like: the plain torch reference is the same network, and the
+three training loops of bench_training.py end at the same weights. No timing is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _benchmark("bench_training")
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn"])
+def test_plain_reference_is_the_same_network_with_the_same_initial_weights(bench, family):
+    model = bench.build(family)
+    plain = bench.plain_reference(family, model)
+    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in model.parameters())
+    assert bench.max_weight_difference(plain, bench.build(family)) == 0  # build() is deterministic
+    pixel_values = torch.randn(4, 1, 28, 28)
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(plain(pixel_values), model(pixel_values=pixel_values).logits, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("family", ["mlp", "cnn"])
+def test_plain_bare_and_engine_loops_train_to_the_same_weights(bench, family):
+    dataset = bench.load_data(None, 40)  # two batches of 32 and 8
+    best = bench.compare(family, dataset, batch_size=32, rounds=1)
+    assert best["weight_difference"] == 0
+    assert all(best[name] > 0 for name in ("plain", "bare", "engine"))
+
+
+def test_keras_bench_skips_without_keras_and_runs_the_tinyvision_side(tmp_path, monkeypatch, capsys):
+    bench_keras = _benchmark("bench_keras")
+    assert bench_keras.keras_python(SimpleNamespace(keras_python="/some/python")) == "/some/python"
+    monkeypatch.setattr(bench_keras, "keras_python", lambda args: None)
+    assert bench_keras.main(["--num_examples", "8"]) is None
+    assert "skipped" in capsys.readouterr().out
+
+    arrays = tmp_path / "arrays.npz"
+    assert bench_keras.write_arrays(None, 40, str(arrays)) == 40
+    args = bench_keras.parse_args(["--arrays", str(arrays), "--num_train_epochs", "1"])
+    result = bench_keras.run_tinyvision(args)
+    assert len(result["epoch_seconds"]) == 1 and np.isfinite(result["train_loss"])

@@ -59,6 +59,10 @@ def test_training_lowers_the_loss_and_writes_its_records(data, tmp_path):
     assert history[-1]["eval_num_examples"] == len(data.validation)
     metrics = json.loads((tmp_path / "all_results.json").read_text())
     assert metrics == pytest.approx(result.metrics)
+    # Where the time went: every phase accounted, the parts within the total.
+    phases = {name: metrics[f"time_{name}_s"] for name in ("data", "training", "evaluation", "saving")}
+    assert phases["training"] > 0 and phases["evaluation"] > 0 and phases["saving"] > 0
+    assert sum(phases.values()) <= metrics["time_total_s"] + 1e-6
     assert metrics["test_num_examples"] == len(data.test) and metrics["global_step"] == 6 * 9
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert "config" in lines[0] and [line["epoch"] for line in lines[1:]] == [1, 2, 3, 4, 5, 6]

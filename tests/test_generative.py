@@ -578,6 +578,14 @@ def test_moving_average_is_what_generates_and_is_saved_and_resume_restores_it(tm
 
     raw = load_file(checkpoint / "model.safetensors")
     assert all(torch.equal(raw[name], trained[name]) for name in weights)
+    from tinyvision.tasks.generative import load_checkpoint_generator  # what evaluate_generator --checkpoint uses
+
+    for averaged_weights, expected in ((False, trained), (True, averaged)):
+        loaded = load_checkpoint_generator(AutoModel.from_pretrained(tmp_path / "full"), checkpoint,
+                                           averaged=averaged_weights).generator.state_dict()
+        assert all(torch.equal(loaded[name], expected[name]) for name in weights)
+    with pytest.raises(FileNotFoundError, match="no moving average"):
+        load_checkpoint_generator(small_gan(), tmp_path, averaged=True)
 
     # Killed after the first epoch's checkpoint, resumed from it: the same moving average at the end.
     step2, engine2 = _ema_run(tmp_path, "cut", max_train_steps=3)

@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..recipes import get_recipe, resolve_training
 from ..training import SupervisedStep, TrainingArguments, TrainResult
-from .common import TaskRun, check_config_fields, data_record, parse_config_overrides, train_run
+from .common import TaskRun, build_timed, check_config_fields, data_record, parse_config_overrides, train_run
 
 MODEL_FAMILIES = {"mlp": (MLPConfig, MLPForImageClassification), "cnn": (CNNConfig, CNNForImageClassification)}
 DEFAULT_DATASET = "zalando-datasets/fashion_mnist"
@@ -155,7 +155,7 @@ def build(args: ClassifierArguments, training_args: TrainingArguments, *, splits
 
 def train_classifier(args: ClassifierArguments, training_args: TrainingArguments) -> TrainResult:
     """Load data, build the model from the recipe, train it with the engine, save (and push) it."""
-    return train_run(build(args, training_args))
+    return train_run(build_timed(build, args, training_args))
 
 
 def evaluate_accuracy(model, processor, dataset, batch_size: int = 1000) -> float:

@@ -26,7 +26,7 @@ from ..models import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock import ANGLE_COLUMNS, HEADS
 from ..recipes import resolve_training
 from ..training import SupervisedStep, TrainingArguments, TrainResult
-from .common import TaskRun, check_config_fields, data_record, parse_config_overrides, train_run
+from .common import TaskRun, build_timed, check_config_fields, data_record, parse_config_overrides, train_run
 
 DEFAULT_OUTPUT_DIR = "outputs/clock-reader"
 CLOCK_MODELS = ("photo", "reader")
@@ -243,4 +243,4 @@ def build(args: ClockArguments, training_args: TrainingArguments, *, splits: Spl
 
 def train_clock(args: ClockArguments, training_args: TrainingArguments) -> TrainResult:
     """Load or generate clocks, build the reader, train it with the engine, save (and push) it."""
-    return train_run(build(args, training_args))
+    return train_run(build_timed(build, args, training_args))

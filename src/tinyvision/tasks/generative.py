@@ -47,7 +47,7 @@ from ..models import GANConfig, GANModel, TinyVisionImageProcessor, VAEConfig, V
 from ..models.modeling_gan import discriminator_loss, generator_loss
 from ..recipes import get_recipe, resolve_training
 from ..training import TrainingArguments, TrainResult, TrainStep
-from .common import TaskRun, check_config_fields, parse_config_overrides, train_run
+from .common import TaskRun, build_timed, check_config_fields, parse_config_overrides, train_run
 
 logger = logging.getLogger(__name__)
 
@@ -402,11 +402,28 @@ def build(kind: str, args: GenerativeArguments, training_args: TrainingArguments
 
 
 def _train(kind: str, args: GenerativeArguments, training_args: TrainingArguments) -> TrainResult:
-    run = build(kind, args, training_args)
+    run = build_timed(build, kind, args, training_args)
     if not (Path(run.training_args.output_dir) / SAMPLES_DIR / "epoch-000.png").exists() and \
             os.environ.get("RANK", "0") == "0":
         run.step.save_samples(0)  # the untrained model's grid (epoch 0); a resumed run keeps its own
     return train_run(run)
+
+
+def load_checkpoint_generator(model: GANModel, checkpoint: str | Path, *, averaged: bool = False) -> GANModel:
+    """Put the generator of a training checkpoint (``checkpoint-N`` of a GAN run) into ``model``: the trained
+    (raw) weights, or with ``averaged`` the moving average the checkpoint carries (``ema_decay`` runs)."""
+    from safetensors.torch import load_file
+
+    checkpoint = Path(checkpoint)
+    if averaged:
+        path = checkpoint / "custom_checkpoint_0.pkl"  # GANStep.checkpoint_objects()[0]
+        if not path.exists():
+            raise FileNotFoundError(f"{checkpoint} carries no moving average (was the run's ema_decay 0?)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    else:
+        state = load_file(checkpoint / "model.safetensors")  # the first prepared model: the generator
+    model.generator.load_state_dict(state)
+    return model
 
 
 def train_gan(args: GANArguments, training_args: TrainingArguments) -> TrainResult:

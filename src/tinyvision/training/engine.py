@@ -17,7 +17,8 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import accelerate.optimizer
@@ -28,6 +29,7 @@ from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSample
 from tqdm.auto import tqdm
 
 from ..recipes import ENGINE_DEFAULTS
+from .arguments import OPTIMIZERS, TrainingArguments
 from .steps import TrainStep
 from .tracking import build_trackers, write_json_atomic
 
@@ -39,93 +41,10 @@ logger = logging.getLogger(__name__)
 if not hasattr(accelerate.optimizer.is_lomo_available, "cache_info"):
     accelerate.optimizer.is_lomo_available = functools.lru_cache(maxsize=None)(accelerate.optimizer.is_lomo_available)
 
-OPTIMIZERS = ("sgd", "adagrad", "adam", "adamw", "rmsprop")
-SCHEDULERS = ("constant", "linear", "cosine", "one_cycle")
 CHECKPOINT_PREFIX = "checkpoint-"
 # Where a plain loss.backward() is what accelerator.backward would do (no scaler, no accumulation division).
 PLAIN_BACKWARD = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU)
 STATE_FILE = "trainer_state.json"
-
-
-@dataclass
-class TrainingArguments:
-    """Arguments every task shares; the names follow transformers' and Accelerate's scripts."""
-
-    output_dir: str = field(default="outputs/run", metadata={"help": "Where checkpoints, history and the model go."})
-    seed: int = field(default=42, metadata={"help": "Seed for weights, shuffling and dropout."})
-    num_train_epochs: int | None = field(
-        default=None, metadata={"help": "Passes over the training set (default: the preset's or task's)."}
-    )
-    max_train_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps."})
-    per_device_train_batch_size: int | None = field(
-        default=None, metadata={"help": "Batch size per process (default: the preset's or task's)."}
-    )
-    per_device_eval_batch_size: int = field(default=512, metadata={"help": "Evaluation batch size per process."})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimizer step."})
-    optimizer: str | None = field(
-        default=None, metadata={"help": f"One of {', '.join(OPTIMIZERS)} (default: the preset's or task's)."}
-    )
-    learning_rate: float | None = field(
-        default=None, metadata={"help": "Peak learning rate (default: the preset's or task's)."}
-    )
-    momentum: float | None = field(default=None, metadata={"help": "SGD / RMSprop momentum (default 0, as Keras)."})
-    weight_decay: float | None = field(
-        default=None, metadata={"help": "Optimizer weight decay (default 0; decoupled for adamw)."}
-    )
-    adam_beta1: float = field(default=0.9, metadata={"help": "Adam's beta1."})
-    adam_beta2: float = field(default=0.999, metadata={"help": "Adam's beta2."})
-    lr_scheduler_type: str | None = field(
-        default=None, metadata={"help": f"One of {', '.join(SCHEDULERS)} (default constant)."}
-    )
-    warmup_ratio: float | None = field(default=None, metadata={"help": "Fraction of steps spent warming up (default 0)."})
-    max_grad_norm: float | None = field(default=None, metadata={"help": "Clip gradients to this norm."})
-    mixed_precision: str = field(default="no", metadata={"help": "no, fp16 or bf16 (Accelerate)."})
-    checkpointing_steps: str = field(
-        default="epoch", metadata={"help": "'epoch', 'no', or save every N optimizer steps."}
-    )
-    checkpoints_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
-    resume_from_checkpoint: str | None = field(
-        default=None, metadata={"help": "'latest' or a checkpoint folder to continue from."}
-    )
-    report_to: str = field(
-        default="none", metadata={"help": "Trackers: none, jsonl, tensorboard, trackio, wandb, all (comma-separated)."}
-    )
-    num_threads: int | None = field(
-        default=None, metadata={"help": "torch threads per process; default 1 on CPU (fastest for small models)."}
-    )
-    disable_tqdm: bool = field(default=False, metadata={"help": "Hide progress bars."})
-    push_to_hub: bool = field(
-        default=False, metadata={"help": "Publish the trained model with its model card (tinyvision.hub.publish)."})
-    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repo id for --push_to_hub, user/name."})
-    hub_private_repo: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
-
-    def __post_init__(self):
-        self.validate()
-
-    def with_defaults(self, **defaults) -> TrainingArguments:
-        """A copy with every field that is still None filled from ``defaults`` (preset, then task)."""
-        values = asdict(self)
-        values.update({k: v for k, v in defaults.items() if values.get(k) is None})
-        return TrainingArguments(**values)
-
-    def validate(self) -> None:
-        """Check every field that is set; None means 'the task or preset decides'."""
-        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"`optimizer` must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.lr_scheduler_type is not None and self.lr_scheduler_type not in SCHEDULERS:
-            raise ValueError(f"`lr_scheduler_type` must be one of {list(SCHEDULERS)}, got {self.lr_scheduler_type!r}")
-        if self.learning_rate is not None and self.learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate}")
-        for name in ("num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
-                     "gradient_accumulation_steps"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)}")
-        if self.checkpointing_steps not in ("epoch", "no") and not str(self.checkpointing_steps).isdigit():
-            raise ValueError(f"`checkpointing_steps` must be 'epoch', 'no' or an integer, got {self.checkpointing_steps!r}")
-        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
-            raise ValueError(f"`max_grad_norm` must be positive, got {self.max_grad_norm}")
-        if self.push_to_hub and not self.hub_model_id:
-            raise ValueError("`push_to_hub` needs `hub_model_id` (user/name)")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -263,6 +182,9 @@ class TrainResult:
     global_step: int
 
 
+TIME_PHASES = ("data", "training", "evaluation", "saving")
+
+
 class Engine:
     """Trains one :class:`TrainStep` on in-memory datasets. See the module docstring."""
 
@@ -287,6 +209,10 @@ class Engine:
         self.history: list[dict] = []
         self.global_step = 0
         self.on_step_end = None  # test hook: called with the global step after each optimizer step
+        # Where this process's wall time goes (printed at the end, and in all_results.json as time_*_s): the
+        # task's data (loading, rendering: added by tasks.common.train_run), the training loop, evaluation,
+        # saving (checkpoints, sample grids, the final model and its figures).
+        self.timings = dict.fromkeys(TIME_PHASES, 0.0)
 
     def _models(self) -> list:
         return [getattr(self.step, attribute) for attribute in self.step.model_attributes]
@@ -382,6 +308,10 @@ class Engine:
 
     def save_checkpoint(self, epoch: int, batches_done: int, running: RunningSums) -> Path:
         """Write ``checkpoint-{step}`` atomically: into a .tmp folder, then one rename."""
+        with self._timed("saving"):
+            return self._save_checkpoint(epoch, batches_done, running)
+
+    def _save_checkpoint(self, epoch: int, batches_done: int, running: RunningSums) -> Path:
         accelerator = self.accelerator
         final = self.output_dir / f"{CHECKPOINT_PREFIX}{self.global_step}"
         tmp = self.output_dir / f".{final.name}.tmp"
@@ -408,10 +338,29 @@ class Engine:
         accelerator.wait_for_everyone()
         return final
 
+    @contextmanager
+    def _timed(self, phase: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] += time.perf_counter() - start
+
+    def time_report(self, total: float) -> str:
+        """One line: seconds and share of ``total`` per phase, the rest as "other"."""
+        phases = {**self.timings, "other": max(0.0, total - sum(self.timings.values()))}
+        parts = [f"{name} {seconds:,.0f} s ({100 * seconds / total:.0f} %)" for name, seconds in phases.items()
+                 if total > 0]
+        return f"where the {total / 60:.1f} minutes went: " + ", ".join(parts)
+
     # ------------------------------------------------------------------------------- evaluation
-    @torch.no_grad()
     def evaluate(self, loader=None, prefix: str = "eval") -> dict[str, float]:
         """Per-example metrics gathered across processes, each example counted exactly once."""
+        with self._timed("evaluation"):
+            return self._evaluate(loader, prefix)
+
+    @torch.no_grad()
+    def _evaluate(self, loader, prefix: str) -> dict[str, float]:
         loader = self.eval_loader if loader is None else loader
         if loader is None:
             return {}
@@ -430,6 +379,7 @@ class Engine:
     # ---------------------------------------------------------------------------------- training
     def train(self) -> TrainResult:
         args, accelerator = self.args, self.accelerator
+        self._train_start = time.perf_counter()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._prepare()
         start_epoch, skip_batches, running = 0, 0, RunningSums()
@@ -505,11 +455,13 @@ class Engine:
         record.update(self.evaluate())
         record["learning_rate"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
         record["epoch_time_s"] = seconds
+        self.timings["training"] += seconds
         record["train_samples_per_second"] = examples / seconds if seconds else None
         self.history.append(record)
         if accelerator.is_main_process:
             write_json_atomic(self.output_dir / "history.json", self.history)
-            self.step.on_epoch_end(epoch, self)  # e.g. the generative steps' per-epoch sample grids
+            with self._timed("saving"):
+                self.step.on_epoch_end(epoch, self)  # e.g. the generative steps' per-epoch sample grids
         accelerator.log(record, step=self.global_step)
         return record
 
@@ -543,13 +495,19 @@ class Engine:
         metrics["epochs"] = len(self.history)
         metrics["train_time_s"] = sum(record["epoch_time_s"] for record in self.history)
         metrics["num_processes"] = accelerator.num_processes
-        self.step.save_pretrained(str(self.output_dir), accelerator)
+        with self._timed("saving"):
+            self.step.save_pretrained(str(self.output_dir), accelerator)
         if accelerator.is_main_process:
+            with self._timed("saving"):
+                write_json_atomic(self.output_dir / "history.json", self.history)
+                write_json_atomic(self.output_dir / "run_config.json",
+                                  {"training_args": asdict(self.args), "hardware": self.hardware(), **self.run_config})
+                self.step.on_train_end(self)
+            total = time.perf_counter() - self._train_start + self.timings["data"]
+            metrics.update({f"time_{name}_s": seconds for name, seconds in self.timings.items()})
+            metrics["time_total_s"] = total
             write_json_atomic(self.output_dir / "all_results.json", metrics)
-            write_json_atomic(self.output_dir / "history.json", self.history)
-            write_json_atomic(self.output_dir / "run_config.json",
-                              {"training_args": asdict(self.args), "hardware": self.hardware(), **self.run_config})
-            self.step.on_train_end(self)
+            accelerator.print(self.time_report(total))
             if self.args.push_to_hub:
                 from ..hub import publish  # the one publishing path of every task (card, figures, weights)
 

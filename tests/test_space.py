@@ -590,6 +590,38 @@ def test_32_concurrent_requests_all_succeed(client, server, models, tmp_path):
     assert elapsed < 90, f"32 tiny requests took {elapsed:.1f} s"
 
 
+def test_models_are_warm_and_in_the_fast_layout_at_start_up(server):
+    """Convolutional classifiers and the generators run channels-last (oneDNN's fast layout); the clock readers
+    keep the pipeline's layout, so the Space reads exactly as ``pipeline("clock-reading")``."""
+    for entry in server.registry.entries:
+        if not entry.ok:
+            continue
+        module = entry.model.model if entry.spec.family == "classifier" else entry.model
+        weights = [parameter for parameter in module.parameters() if parameter.dim() == 4]
+        fast = entry.spec.family in ("classifier", "gan", "vae")
+        layout = torch.channels_last if fast else torch.contiguous_format
+        assert all(weight.is_contiguous(memory_format=layout) for weight in weights), entry.spec.key
+
+
+def test_the_benchmark_speaks_gradios_http_protocol(server, client, models, tmp_path):
+    """bench_space.py's HTTPCaller (upload, queue, server-sent events, downloads) answers as gradio_client does."""
+    bench = _load_module("tinyvision_space_bench", SPACE / "bench_space.py")
+    caller = bench.HTTPCaller(server.url)
+    path, _ = _pattern_png(tmp_path, 2)
+    args = ("Fashion-MNIST · MLP1", handle_file(str(path)), False)
+    [label] = caller.predict(*args, api_name="/classify")
+    expected = client.predict(*args, api_name="/classify")
+    assert label["label"] == expected["label"]
+    assert [c["label"] for c in label["confidences"]] == [c["label"] for c in expected["confidences"]]
+    render = caller.predict(4, 20, 30, 7, False, api_name="/render_clock")
+    assert render[1] == "4:20" and caller._urls(render)
+    if "gan" in models.families:
+        [gallery] = caller.predict("GAN", 0, 3, api_name="/generate")
+        assert len(gallery) == 3 and len(caller._urls(gallery)) == 3
+    result = bench._burst(caller.predict, [("/render_clock", (4, 20, 30, 7, False))], 4)
+    assert result["succeeded"] == 4 and not result["errors"]
+
+
 # ---------------------------------------------------------------------------------- missing models
 def test_a_missing_family_turns_its_tab_into_a_message(app, models, tmp_path, monkeypatch):
     for spec in app.MODEL_SPECS:

@@ -12,7 +12,6 @@ import hashlib
 import io
 import math
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -21,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
+from gradio.utils import get_upload_folder
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tinyvision.models.image_processing_tinyvision import MAX_IMAGE_PIXELS as MAX_PIXELS  # width × height
@@ -165,7 +165,9 @@ def whole_number(value, name: str, low: int, high: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------- outputs
-OUTPUT_DIR = Path(tempfile.gettempdir()) / "tinyvision-space"
+# Inside gradio's own cache folder: gradio serves a file already there as it is, instead of hashing it and copying
+# it into the cache on every request (16 files a gallery).
+OUTPUT_DIR = Path(get_upload_folder()) / "tinyvision-space"
 OUTPUT_MAX_AGE_S = 3600
 _output_lock = threading.Lock()
 _output_count = 0
@@ -176,8 +178,8 @@ def as_file(image: Image.Image, compress_level: int = 6) -> str:
 
     Gradio writes PIL outputs into its cache in place (truncate, then write) at a path named by the
     content, so two requests with the same output at once (say, many users rendering the default clock)
-    can hand out a half-written file. Returning a finished file instead makes gradio copy it with an
-    atomic rename. PNG, not gradio's default lossy WebP: clocks and cats are read back pixel for pixel.
+    can hand out a half-written file. A finished file in gradio's cache folder (:data:`OUTPUT_DIR`) is served
+    as it is. PNG, not gradio's default lossy WebP: clocks and cats are read back pixel for pixel.
     ``compress_level=1`` for photos: a 640 × 480 photo compresses 4 times faster (about 25 ms instead of 100 on
     this CPU) into a file less than a tenth larger.
     """

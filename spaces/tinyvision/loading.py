@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import gradio as gr
+import torch
 
 import tinyvision
 from tinyvision.models.configuration_clock import HEADS, ClockReaderConfig
-
 from tinyvision.recipes import PRESETS  # the classifier recipes that train_classifier.py's --preset accepts
 
 logger = logging.getLogger("tinyvision.space")
@@ -220,9 +220,43 @@ def _load_one(spec: ModelSpec, source: str, offline: bool):
     return model, processor
 
 
+def prepare_for_inference(entry: LoadedModel) -> None:
+    """Channels-last weights for the convolutional classifiers, the GAN and the VAE: oneDNN's convolutions (and
+    transposed convolutions) run about 1.5 to 2 times faster on CPU in that layout (same results to ~1e-6).
+    The clock readers keep the layout ``pipeline("clock-reading")`` uses, so the Space reads as the pipeline."""
+    if entry.spec.family in ("classifier", "gan", "vae"):
+        module = entry.model.model if entry.spec.family == "classifier" else entry.model
+        if any(parameter.dim() == 4 for parameter in module.parameters()):
+            module.to(memory_format=torch.channels_last)
+
+
+def warm_up(entry: LoadedModel) -> None:
+    """One dummy call through the path the app's handlers take, at start-up: the first visitor does not pay
+    for oneDNN's kernel selection and the lazy set-ups on the first forward."""
+    from PIL import Image
+
+    with torch.inference_mode():
+        if entry.spec.family == "classifier":
+            config = entry.model.model.config
+            mode = "L" if config.num_channels == 1 else "RGB"
+            entry.model(Image.new(mode, (config.image_size, config.image_size)), top_k=1)
+        elif entry.spec.family == "clock":
+            config = entry.model.config
+            blank = Image.new("L" if config.num_channels == 1 else "RGB", (config.image_size, config.image_size))
+            entry.model(pixel_values=entry.processor(blank, return_tensors="pt")["pixel_values"])
+        else:
+            entry.model.generate(2, seed=0)
+            if entry.spec.family == "vae":
+                side = entry.model.config.image_size
+                entry.model.reconstruct(Image.new("RGB" if entry.model.config.num_channels == 3 else "L",
+                                                  (side, side)))
+
+
 def load_models(models_dir: str | Path | None = "outputs", *, use_hub: bool = True,
-                environ: Mapping[str, str] | None = None, specs: list[ModelSpec] | None = None) -> ModelRegistry:
-    """Load every model of ``specs`` that can be found; remember why the others are missing."""
+                environ: Mapping[str, str] | None = None, specs: list[ModelSpec] | None = None,
+                warm: bool = True) -> ModelRegistry:
+    """Load every model of ``specs`` that can be found; remember why the others are missing. With ``warm``, ready
+    each one for inference (:func:`prepare_for_inference`) and call it once (:func:`warm_up`)."""
     offline = _hub_offline(use_hub)
     entries = []
     for spec in specs or MODEL_SPECS:
@@ -244,6 +278,9 @@ def load_models(models_dir: str | Path | None = "outputs", *, use_hub: bool = Tr
                 entry.label = PHOTO_LABEL if spec.head == reader_head(entry.model) else f"{spec.key} ({PHOTO_LABEL})"
             elif entry.model.config.head != spec.head:
                 entry.label = f"{spec.key} ({entry.model.config.head} head)"
+        if entry.ok and warm:
+            prepare_for_inference(entry)
+            warm_up(entry)
         if not entry.ok:
             entry.error = "; ".join(errors) if errors else "no local folder found and the Hub is off"
             logger.info("model %s not loaded: %s", spec.key, entry.error)

@@ -226,6 +226,7 @@ def accept_aliases(dropdown: gr.Dropdown, aliases: Mapping[str, str]) -> gr.Drop
 def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
     """The tab, inside the open ``gr.Blocks``; ``limits``: the inference events' concurrency settings."""
     clocks = registry.family("clock")
+    reader_heads = {label: reader_head(entry.model) for label, entry in clocks.items()}  # (a photo reader builds a config)
 
     def read_clock(image, reader_name=None, set_time="", dial_rotation=None, compare=False):
         # reader_name is one of the dropdown's choices: its preprocess has mapped older names already
@@ -271,7 +272,7 @@ def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
             found = other_reading["found"]
             error = (int(common_sense_error(other_reading["hour"], other_reading["minute"], *truth))
                      if truth is not None and found else None)
-            rows.append([other.label, reader_head(other.model),
+            rows.append([other.label, reader_heads[other.label],
                          display_time(other_reading["hour"], other_reading["minute"]) if found else "no clock found",
                          error])
         return headline, result, as_file(overlay, compress_level=1 if photo else 6), rows

@@ -317,7 +317,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             dial_angles = torch.stack((torch.zeros_like(hour_f), 30.0 * hour_f + minute_f / 2.0, 6.0 * minute_f), -1)
             angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
             reader_targets = (has, angles)
-        crops = cut_dials(pixel_values, crop_centre, crop_shape, config.reader_config.image_size, config.crop_fill)
+        # the reader stage's own config: config.reader_config would build (and validate) a new one per call
+        crops = cut_dials(pixel_values, crop_centre, crop_shape, self.reader.config.image_size, config.crop_fill)
         logits = torch.zeros(batch, self.reader.head.num_outputs, device=grid.device)
         minutes = torch.zeros(batch, device=grid.device)
         if reader_targets is None:

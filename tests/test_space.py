@@ -449,19 +449,42 @@ def test_the_clock_tab_takes_photos(server):
     assert "Photos work now" in page and "webcam" in page
 
 
+def _grid_size(count: int, columns: int = 8, side: int = GEN_SIZE, padding: int = 2) -> tuple[int, int]:
+    """(height, width) of the /generate grid: ``count`` tiles of ``side`` px, ``columns`` a row, padded."""
+    rows = -(-count // columns)
+    return rows * (side + padding) + padding, columns * (side + padding) + padding
+
+
 def test_generate_is_deterministic_per_seed(client, models):
     _need(models, "gan")
     from tinyvision import GANModel
+    from tinyvision.figures import grid_tiles
 
     first = client.predict("GAN", 3, 4, api_name="/generate")
     again = client.predict("GAN", 3, 4, api_name="/generate")
-    assert isinstance(first, list) and len(first) == 4
-    assert [item["caption"] for item in first] == [f"seed 3 · #{i}" for i in range(4)]
-    arrays = [np.asarray(Image.open(item["image"])) for item in first]
-    assert all(array.shape == (GEN_SIZE, GEN_SIZE, 3) for array in arrays)
-    assert all((a == np.asarray(Image.open(b["image"]))).all() for a, b in zip(arrays, again))
+    assert isinstance(first, str)  # one PNG: the grid, not a gallery of files
+    grid = np.asarray(Image.open(first))
+    assert grid.shape == (*_grid_size(4, columns=4), 3)  # fewer than 8 cats: one row of them
+    assert (grid == np.asarray(Image.open(again))).all()
     expected = GANModel.from_pretrained(models.dir / "cat-gan").generate(4, seed=3, return_pil=True)
-    assert all((a == np.asarray(e)).all() for a, e in zip(arrays, expected))
+    tiles = grid_tiles(grid, GEN_SIZE, 4, columns=4)
+    assert all((tile.transpose(1, 2, 0) == np.asarray(e)).all() for tile, e in zip(tiles, expected))
+
+
+def test_generate_16_is_one_grid_of_2_rows_of_8(client, models):
+    _need(models, "gan")
+    from tinyvision import GANModel
+    from tinyvision.figures import grid_tiles
+
+    with Image.open(client.predict("GAN", 5, 16, api_name="/generate")) as image:
+        assert image.format == "PNG"
+        grid = np.asarray(image.convert("RGB"))
+    assert grid.shape == (2 * (GEN_SIZE + 2) + 2, 8 * (GEN_SIZE + 2) + 2, 3) == (*_grid_size(16), 3)
+    assert (grid[:2] == 255).all() and (grid[:, :2] == 255).all()  # white padding around the tiles
+    expected = GANModel.from_pretrained(models.dir / "cat-gan").generate(16, seed=5, return_pil=True)
+    assert (grid[2:2 + GEN_SIZE, 2:2 + GEN_SIZE] == np.asarray(expected[0])).all()  # the first tile
+    tiles = grid_tiles(grid, GEN_SIZE, 16, columns=8)
+    assert all((tile.transpose(1, 2, 0) == np.asarray(e)).all() for tile, e in zip(tiles, expected))
 
 
 def test_interpolate_strip_starts_and_ends_at_the_seeds(client, models):
@@ -478,7 +501,8 @@ def test_interpolate_strip_starts_and_ends_at_the_seeds(client, models):
 
 def test_vae_generate_and_reconstruct(client, models, tmp_path):
     _need(models, "vae")
-    assert len(client.predict("VAE", 0, 2, api_name="/generate")) == 2
+    with Image.open(client.predict("VAE", 0, 2, api_name="/generate")) as grid:
+        assert grid.size[::-1] == _grid_size(2, columns=2)
     cat = _png(tmp_path / "cat.png", Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 64, 3),
                                                                                       dtype=np.uint8)))
     pair = Image.open(client.predict(handle_file(str(cat)), api_name="/reconstruct"))
@@ -586,7 +610,7 @@ def test_32_concurrent_requests_all_succeed(client, server, models, tmp_path):
         elif endpoint == "/render_clock":
             assert result[1] == "7:05"
         else:
-            assert len(result) == 4
+            assert Image.open(result).size[::-1] == _grid_size(4, columns=4)
     assert elapsed < 90, f"32 tiny requests took {elapsed:.1f} s"
 
 
@@ -616,8 +640,8 @@ def test_the_benchmark_speaks_gradios_http_protocol(server, client, models, tmp_
     render = caller.predict(4, 20, 30, 7, False, api_name="/render_clock")
     assert render[1] == "4:20" and caller._urls(render)
     if "gan" in models.families:
-        [gallery] = caller.predict("GAN", 0, 3, api_name="/generate")
-        assert len(gallery) == 3 and len(caller._urls(gallery)) == 3
+        [grid] = caller.predict("GAN", 0, 3, api_name="/generate")
+        assert len(caller._urls(grid)) == 1  # one file to download, whatever the count
     result = bench._burst(caller.predict, [("/render_clock", (4, 20, 30, 7, False))], 4)
     assert result["succeeded"] == 4 and not result["errors"]
 
@@ -689,7 +713,7 @@ def test_every_tab_in_headless_chromium(server, client, models, tmp_path):
     assert "The clock reads" in seen["clock"] and "set to 4:20" in seen["clock"]
     assert "common-sense error" in seen["clock"]
     if "gan" in models.families:
-        assert seen["cats"] == 16  # the default count
+        assert seen["cats_grid_width"] == 8 * (GEN_SIZE + 2) + 2  # the default 16 cats: two rows of 8
         assert seen["strip_width"] == 8 * GEN_SIZE + 7 * 2
     if "vae" in models.families:
         assert seen["reconstruction_width"] == 2 * GEN_SIZE + 4

@@ -135,17 +135,15 @@ def capture(url: str, out_dir, *, classify_image=None, cat_image=None, executabl
             seen["set_time"] = page.locator("#set-time textarea, #set-time input").first.input_value()
             shot("tell-the-time", page)
 
-            # ---------------------------------------- Generate cats: gallery, interpolation, reconstruction
+            # ---------------------------------------- Generate cats: grid, interpolation, reconstruction
             page.get_by_role("tab", name="Generate cats").click()
             if page.locator("#generate-button").count():
                 if generator:  # "GAN" or "VAE"; default: the tab's first
                     page.get_by_label(generator, exact=True).check()
                 page.locator("#generate-button").click()
-                images = page.locator("#cats-gallery img")
-                expect(images.first).to_be_visible(timeout=timeout_ms)
-                page.wait_for_function(
-                    "() => document.querySelectorAll('#cats-gallery img').length >= 16", timeout=timeout_ms)
-                seen["cats"] = images.count()
+                grid = page.locator("#cats-grid img").first  # one PNG: the cats in rows of 8
+                expect(grid).to_be_visible(timeout=timeout_ms)
+                seen["cats_grid_width"] = grid.evaluate("img => img.naturalWidth")
                 page.locator("#interpolate-button").click()
                 expect(page.locator("#cats-strip img").first).to_be_visible(timeout=timeout_ms)
                 seen["strip_width"] = page.locator("#cats-strip img").first.evaluate("img => img.naturalWidth")

@@ -1,4 +1,4 @@
-"""The Generate cats tab: a gallery, an interpolation strip, and the VAE's reconstruction of an upload.
+"""The Generate cats tab: a grid of cats, an interpolation strip, and the VAE's reconstruction of an upload.
 Endpoints ``/generate`` and ``/interpolate`` (a GAN or a VAE loaded) and ``/reconstruct`` (a VAE loaded)."""
 
 from __future__ import annotations
@@ -9,7 +9,11 @@ from images import MAX_SEED, SafeImage, as_file, open_image, pil_list, strip, wh
 from loading import LoadedModel, ModelRegistry, missing_message, missing_note, pick
 from PIL import Image, ImageOps
 
+from tinyvision.figures import image_grid, to_uint8
+
 MAX_IMAGES = 16  # generate: images per request
+GRID_COLUMNS = 8  # generate: cats per row of the grid
+GRID_PADDING = 2  # generate: white pixels between (and around) the grid's tiles
 MAX_STEPS = 12  # interpolate: images per strip
 
 
@@ -48,8 +52,11 @@ def build_generate_tab(registry: ModelRegistry, limits: dict) -> None:
     def generate(model_name, seed, count):
         entry = pick(generators, model_name, "generator")
         seed, count = whole_number(seed, "seed", 0, MAX_SEED), whole_number(count, "count", 1, MAX_IMAGES)
-        images = pil_list(entry.model.generate(count, seed=seed, return_pil=True))
-        return [(as_file(image), f"seed {seed} · #{i}") for i, image in enumerate(images)]
+        # One PNG, not a gallery of ``count`` files: the page (or client) downloads one file instead of 16.
+        # Tile i (row i // columns, column i % columns) is generate(count, seed=seed)[i], pixel for pixel.
+        images = to_uint8(entry.model.generate(count, seed=seed)).numpy()
+        grid = image_grid(images, columns=min(count, GRID_COLUMNS), padding=GRID_PADDING)
+        return as_file(Image.fromarray(grid))
 
     def interpolate(model_name, seed_a, seed_b, steps):
         entry = pick(generators, model_name, "generator")
@@ -68,9 +75,9 @@ def build_generate_tab(registry: ModelRegistry, limits: dict) -> None:
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
             count = gr.Slider(1, MAX_IMAGES, value=16, step=1, label="Number of cats")
             generate_button = gr.Button("Generate", variant="primary", elem_id="generate-button")
-        gallery = gr.Gallery(label="Cats", columns=8, height=330, format="png", elem_classes="pixelated",
-                             elem_id="cats-gallery")
-        generate_button.click(generate, [generator_choice, seed, count], gallery, api_name="generate", **limits)
+        grid_image = gr.Image(label="Cats", format="png", height=330, elem_classes=["pixelated", "upscale"],
+                              elem_id="cats-grid")
+        generate_button.click(generate, [generator_choice, seed, count], grid_image, api_name="generate", **limits)
         gr.Markdown("#### Interpolation: walk in a straight line between the latents of two seeds")
         with gr.Row():
             seed_a = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="Start seed")

@@ -22,6 +22,17 @@ LABELS = ["left", "middle", "right", "top"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_module(name: str, path: Path):
+    """Import a file that is not in a package (a benchmark, the Space's app) as module ``name``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import struct
-import sys
 import tempfile
 import time
 import zlib
@@ -24,7 +23,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import LABELS, pattern_images
+from conftest import LABELS, load_module, pattern_images
 from PIL import Image
 
 gradio = pytest.importorskip("gradio")
@@ -41,17 +40,9 @@ CIFAR_LABELS = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", 
 GEN_SIZE = 16  # side of the tiny GAN's / VAE's images
 
 
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def app():
-    return _load_module("tinyvision_space_app", SPACE / "app.py")
+    return load_module("tinyvision_space_app", SPACE / "app.py")
 
 
 # ----------------------------------------------------------------------------------------- models
@@ -629,7 +620,7 @@ def test_models_are_warm_and_in_the_fast_layout_at_start_up(server):
 
 def test_the_benchmark_speaks_gradios_http_protocol(server, client, models, tmp_path):
     """bench_space.py's HTTPCaller (upload, queue, server-sent events, downloads) answers as gradio_client does."""
-    bench = _load_module("tinyvision_space_bench", SPACE / "bench_space.py")
+    bench = load_module("tinyvision_space_bench", SPACE / "bench_space.py")
     caller = bench.HTTPCaller(server.url)
     path, _ = _pattern_png(tmp_path, 2)
     args = ("Fashion-MNIST · MLP1", handle_file(str(path)), False)
@@ -697,7 +688,7 @@ def _browser_or_skip():
 
 def test_every_tab_in_headless_chromium(server, client, models, tmp_path):
     _browser_or_skip()
-    shots = _load_module("tinyvision_space_screenshots", SPACE / "screenshots.py")
+    shots = load_module("tinyvision_space_screenshots", SPACE / "screenshots.py")
     sneaker = SPACE / "examples" / "fashion_mnist" / "07_sneaker.png"
     expected_top = client.predict("Fashion-MNIST · MLP1", handle_file(str(sneaker)), False,
                                   api_name="/classify")["label"]

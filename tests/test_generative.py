@@ -28,11 +28,11 @@ from tinyvision.fid import (
     frechet_distance,
     laplacian_variance,
 )
+from tinyvision.figures import grid_tiles, image_grid, nearest_real
 from tinyvision.models.modeling_gan import lsgan_discriminator_loss, lsgan_generator_loss
 from tinyvision.models.modeling_vae import gaussian_kl, reconstruction_error, vae_loss
-from tinyvision.figures import grid_tiles, image_grid, nearest_real
 from tinyvision.tasks.generative import GANStep, build_model
-from tinyvision.training import Engine, TrainingArguments
+from tinyvision.training import Engine, TrainingArguments, list_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_GAN = dict(image_size=32, latent_dim=8, generator_dense_size=64, generator_filters=[8, 8, 8, 8, 8],
@@ -541,6 +541,16 @@ def test_gan_config_checks_the_new_options_and_hinge_losses():
     model = small_gan(loss_type="hinge")
     out = model(pixel_values=torch.rand(3, 3, 32, 32))
     torch.testing.assert_close(out.discriminator_loss, hinge_discriminator_loss(out.real_scores, out.fake_scores))
+    # The evaluation's per-example losses average to the batch losses, for both loss types.
+    from tinyvision.models.modeling_gan import discriminator_loss, generator_loss
+
+    for loss_type in ("lsgan", "hinge"):
+        config = GANConfig(loss_type=loss_type, real_label=0.9, fake_label=0.1)
+        real, fake = torch.randn(5, 1), torch.randn(5, 1)
+        per_example = discriminator_loss(config, real, fake, per_example=True)
+        assert per_example.shape == (5,)
+        torch.testing.assert_close(per_example.mean(), discriminator_loss(config, real, fake))
+        torch.testing.assert_close(generator_loss(config, fake, per_example=True).mean(), generator_loss(config, fake))
 
 
 def _ema_run(tmp_path, name, **args):
@@ -572,7 +582,7 @@ def test_moving_average_is_what_generates_and_is_saved_and_resume_restores_it(tm
     for name, value in saved.generator.state_dict().items():  # the averaged weights are the saved ones...
         torch.testing.assert_close(value, averaged[name], rtol=0, atol=0)
     torch.testing.assert_close(saved.generate(2, seed=5), step.averaged.generate(2, seed=5))
-    checkpoint = sorted((tmp_path / "full").glob("checkpoint-*"))[-1]
+    checkpoint = list_checkpoints(tmp_path / "full")[-1]
     from safetensors.torch import load_file  # ...and the checkpoint keeps the raw generator for resuming
 
     raw = load_file(checkpoint / "model.safetensors")
@@ -587,7 +597,7 @@ def test_moving_average_is_what_generates_and_is_saved_and_resume_restores_it(tm
         load_checkpoint_generator(small_gan(), tmp_path, averaged=True)
 
     # Killed after the first epoch's checkpoint, resumed from it: the same moving average at the end.
-    step2, engine2 = _ema_run(tmp_path, "cut", max_train_steps=3)
+    _, engine2 = _ema_run(tmp_path, "cut", max_train_steps=3)
     engine2.train()
     step3, engine3 = _ema_run(tmp_path, "cut", resume_from_checkpoint="latest")
     torch.nn.init.zeros_(next(step3.averaged.generator.parameters()))  # must come back from the checkpoint

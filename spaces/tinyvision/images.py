@@ -166,7 +166,7 @@ def whole_number(value, name: str, low: int, high: int) -> int:
 
 # ------------------------------------------------------------------------------------------- outputs
 # Inside gradio's own cache folder: gradio serves a file already there as it is, instead of hashing it and copying
-# it into the cache on every request (16 files a gallery).
+# it into the cache on every request.
 OUTPUT_DIR = Path(get_upload_folder()) / "tinyvision-space"
 OUTPUT_MAX_AGE_S = 3600
 _output_lock = threading.Lock()

@@ -1,9 +1,14 @@
-"""Batch augmentations on uint8 image tensors, run on the training device inside the step."""
+"""Batch augmentations run on the training device inside the step: crop/flip on uint8 images (the
+classifiers), DiffAugment on float images (the GAN's discriminator)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch.nn import functional as F
+
+from ..models.configuration_gan import DIFFAUGMENT_OPS
 
 AUGMENTATIONS = ("none", "crop", "crop_flip")
 
@@ -82,15 +87,15 @@ def random_cutout(images: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return images * (~inside)[:, None].to(images.dtype)
 
 
-DIFF_AUGMENTATIONS = {"color": random_color, "translation": random_translation, "cutout": random_cutout}
-
-
 def diff_augment(images: torch.Tensor, policy: str | list[str] | tuple[str, ...],
                  pixel_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
-    """``images`` through each op of ``policy`` ("color,translation,cutout" or a list; "" = unchanged)."""
+    """``images`` through each op of ``policy`` ("color,translation,cutout" or a list; "" = unchanged); the
+    names are the GAN config's ``DIFFAUGMENT_OPS``."""
+    ops = {"color": partial(random_color, pixel_range=pixel_range), "translation": random_translation,
+           "cutout": random_cutout}
     names = [name.strip() for name in policy.split(",")] if isinstance(policy, str) else list(policy)
     for name in filter(None, names):
-        if name not in DIFF_AUGMENTATIONS:
-            raise ValueError(f"unknown DiffAugment op {name!r}; choose from {sorted(DIFF_AUGMENTATIONS)}")
-        images = random_color(images, pixel_range) if name == "color" else DIFF_AUGMENTATIONS[name](images)
+        if name not in DIFFAUGMENT_OPS:
+            raise ValueError(f"unknown DiffAugment op {name!r}; choose from {list(DIFFAUGMENT_OPS)}")
+        images = ops[name](images)
     return images

@@ -48,7 +48,7 @@ from .layers import (
     check_stride2_kernel,
 )
 
-DIFFAUGMENT_OPS = ("color", "translation", "cutout")  # tinyvision.data.augment.DIFF_AUGMENTATIONS
+DIFFAUGMENT_OPS = ("color", "translation", "cutout")  # applied by tinyvision.data.augment.diff_augment
 GAN_LOSSES = ("lsgan", "hinge")
 
 

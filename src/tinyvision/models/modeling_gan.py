@@ -25,46 +25,58 @@ from .modeling_utils import LatentImageGeneratorMixin, TinyVisionPreTrainedModel
 
 
 # ----------------------------------------------------------------------------- pure functions
+# Each loss is a mean over the batch, or with ``per_example=True`` one value per example (the evaluation's
+# per-example metrics): for the discriminator, example i's real and fake terms averaged (equal batches),
+# whose mean is the batch loss.
+def _real_and_fake(real_errors: torch.Tensor, fake_errors: torch.Tensor, per_example: bool) -> torch.Tensor:
+    real_errors, fake_errors = real_errors.flatten(), fake_errors.flatten()
+    if per_example:
+        return (real_errors + fake_errors) / 2
+    return torch.cat([real_errors, fake_errors]).mean()
+
+
 def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor, real_label: float = 1.0,
-                             fake_label: float = 0.0) -> torch.Tensor:
+                             fake_label: float = 0.0, per_example: bool = False) -> torch.Tensor:
     """Least-squares discriminator loss as Keras computes ``mse`` on the concatenated real + fake batch.
 
     ``mean((D(x) - real_label)²)`` over real and ``mean((D(G(z)) - fake_label)²)`` over fake, averaged
     over all real and fake scores together (equal halves: the mean of the two means).
     """
-    real_errors = (real_scores.float() - real_label).pow(2).flatten()
-    fake_errors = (fake_scores.float() - fake_label).pow(2).flatten()
-    return torch.cat([real_errors, fake_errors]).mean()
+    return _real_and_fake((real_scores.float() - real_label).pow(2), (fake_scores.float() - fake_label).pow(2),
+                          per_example)
 
 
-def lsgan_generator_loss(fake_scores: torch.Tensor, real_label: float = 1.0) -> torch.Tensor:
+def lsgan_generator_loss(fake_scores: torch.Tensor, real_label: float = 1.0, per_example: bool = False) -> torch.Tensor:
     """Least-squares generator loss: ``mean((D(G(z)) - real_label)²)`` (the generator wants 'real')."""
-    return (fake_scores.float() - real_label).pow(2).mean()
+    errors = (fake_scores.float() - real_label).pow(2).flatten()
+    return errors if per_example else errors.mean()
 
 
-def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+def hinge_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                             per_example: bool = False) -> torch.Tensor:
     """Hinge loss: ``relu(1 - D(x))`` over real and ``relu(1 + D(G(z)))`` over fake, one mean over both."""
-    return torch.cat([torch.relu(1 - real_scores.float()).flatten(),
-                      torch.relu(1 + fake_scores.float()).flatten()]).mean()
+    return _real_and_fake(torch.relu(1 - real_scores.float()), torch.relu(1 + fake_scores.float()), per_example)
 
 
-def hinge_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+def hinge_generator_loss(fake_scores: torch.Tensor, per_example: bool = False) -> torch.Tensor:
     """The hinge GAN's generator loss: ``-mean(D(G(z)))``."""
-    return -fake_scores.float().mean()
+    losses = -fake_scores.float().flatten()
+    return losses if per_example else losses.mean()
 
 
-def discriminator_loss(config: GANConfig, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(config: GANConfig, real_scores: torch.Tensor, fake_scores: torch.Tensor,
+                       per_example: bool = False) -> torch.Tensor:
     """The discriminator's loss of ``config.loss_type``."""
     if config.loss_type == "hinge":
-        return hinge_discriminator_loss(real_scores, fake_scores)
-    return lsgan_discriminator_loss(real_scores, fake_scores, config.real_label, config.fake_label)
+        return hinge_discriminator_loss(real_scores, fake_scores, per_example)
+    return lsgan_discriminator_loss(real_scores, fake_scores, config.real_label, config.fake_label, per_example)
 
 
-def generator_loss(config: GANConfig, fake_scores: torch.Tensor) -> torch.Tensor:
+def generator_loss(config: GANConfig, fake_scores: torch.Tensor, per_example: bool = False) -> torch.Tensor:
     """The generator's loss of ``config.loss_type``."""
     if config.loss_type == "hinge":
-        return hinge_generator_loss(fake_scores)
-    return lsgan_generator_loss(fake_scores, config.real_label)
+        return hinge_generator_loss(fake_scores, per_example)
+    return lsgan_generator_loss(fake_scores, config.real_label, per_example)
 
 
 # -------------------------------------------------------------------------------- the networks

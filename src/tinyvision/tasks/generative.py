@@ -208,8 +208,7 @@ class GANStep(GenerativeStep):
             averaged.to(parameters[0].device)
         decay = min(self.pretrained.config.ema_decay, (1 + step) / (10 + step))
         torch._foreach_lerp_(list(averaged.parameters()), parameters, 1.0 - decay)
-        for mine, theirs in zip(averaged.buffers(), trained.buffers()):  # batch-norm statistics: copied
-            mine.copy_(theirs)  # (until refresh_average_statistics measures the averaged weights' own)
+        # (its batch-norm statistics are measured by refresh_average_statistics before any use of it)
 
     @torch.no_grad()
     def refresh_average_statistics(self, num_batches: int = 8, batch_size: int = 64) -> None:
@@ -221,22 +220,22 @@ class GANStep(GenerativeStep):
         if not norms:
             return
         device = next(generator.parameters()).device
-        state = torch.random.get_rng_state()  # sampling here must not shift the training's random stream
-        torch.manual_seed(self.sample_seed)
         momenta = [m.momentum for m in norms]
         was_training = generator.training
-        try:
-            for norm in norms:
-                norm.reset_running_stats()
-                norm.momentum = None  # cumulative average
-            generator.train()
-            for _ in range(num_batches):
-                generator(torch.randn(batch_size, self.pretrained.config.latent_dim, device=device))
-        finally:
-            for norm, momentum in zip(norms, momenta):
-                norm.momentum = momentum
-            generator.train(was_training)
-            torch.random.set_rng_state(state)
+        # Sampling here must not shift the training's random streams (CPU, and the GPU's when on one).
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.sample_seed)
+            try:
+                for norm in norms:
+                    norm.reset_running_stats()
+                    norm.momentum = None  # cumulative average
+                generator.train()
+                for _ in range(num_batches):
+                    generator(torch.randn(batch_size, self.pretrained.config.latent_dim, device=device))
+            finally:
+                for norm, momentum in zip(norms, momenta):
+                    norm.momentum = momentum
+                generator.train(was_training)
 
     def on_epoch_end(self, epoch: int, engine) -> None:
         if self.averaged is not None:
@@ -304,14 +303,9 @@ class GANStep(GenerativeStep):
         latents = torch.randn(len(real), config.latent_dim, generator=generator).to(real.device)
         real_scores = self.discriminator(real)[:, 0].float()
         fake_scores = self.discriminator(self.generator(latents))[:, 0].float()
-        if config.loss_type == "hinge":
-            d_losses = (torch.relu(1 - real_scores) + torch.relu(1 + fake_scores)) / 2
-            g_losses = -fake_scores
-        else:
-            d_losses = ((real_scores - config.real_label) ** 2 + (fake_scores - config.fake_label) ** 2) / 2
-            g_losses = (fake_scores - config.real_label) ** 2
-        return {"d_real": real_scores, "d_fake": fake_scores, "discriminator_loss": d_losses,
-                "generator_loss": g_losses}
+        return {"d_real": real_scores, "d_fake": fake_scores,
+                "discriminator_loss": discriminator_loss(config, real_scores, fake_scores, per_example=True),
+                "generator_loss": generator_loss(config, fake_scores, per_example=True)}
 
 
 class VAEStep(GenerativeStep):

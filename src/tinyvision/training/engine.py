@@ -349,8 +349,8 @@ class Engine:
     def time_report(self, total: float) -> str:
         """One line: seconds and share of ``total`` per phase, the rest as "other"."""
         phases = {**self.timings, "other": max(0.0, total - sum(self.timings.values()))}
-        parts = [f"{name} {seconds:,.0f} s ({100 * seconds / total:.0f} %)" for name, seconds in phases.items()
-                 if total > 0]
+        percent = 100 / total if total > 0 else 0.0
+        parts = [f"{name} {seconds:,.0f} s ({seconds * percent:.0f} %)" for name, seconds in phases.items()]
         return f"where the {total / 60:.1f} minutes went: " + ", ".join(parts)
 
     # ------------------------------------------------------------------------------- evaluation

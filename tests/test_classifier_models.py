@@ -177,3 +177,36 @@ def test_save_load_gives_identical_outputs_through_auto_classes(family, tmp_path
         loaded.eval()
         torch.testing.assert_close(loaded(pixel_values=pixels).logits, model(pixel_values=pixels).logits,
                                    rtol=0, atol=0)
+
+
+def test_dropout_draws_cheap_masks_that_drop_p_keep_the_mean_and_carry_the_gradient():
+    from tinyvision.models.layers import Dropout, dropout_mask
+
+    torch.manual_seed(0)
+    mask = dropout_mask(torch.empty(1000, 1000), 0.2)
+    zero, scale = mask.unique().tolist()
+    assert zero == 0.0 and scale == pytest.approx(65536 / (65536 - 13107))  # p = 0.2 rounds to 13107 / 65536
+    assert (mask == 0).float().mean().item() == pytest.approx(0.2, abs=2e-3)
+    assert mask.mean().item() == pytest.approx(1.0, abs=3e-3)  # unbiased: the scale uses the rounded p
+    odd = dropout_mask(torch.empty(3, 7), 0.5)  # numel not a multiple of 4
+    assert odd.shape == (3, 7) and set(odd.unique().tolist()) <= {0.0, 2.0}  # 0.5 is exact at 16 bits
+
+    layer = Dropout(0.2)
+    x = torch.randn(64, 512, requires_grad=True)
+    torch.manual_seed(1)
+    y = layer(x)
+    y.backward(torch.ones_like(y))
+    kept = y != 0
+    assert 0.75 < kept.float().mean().item() < 0.85
+    torch.testing.assert_close(x.grad, kept.float() * scale)  # d(x * mask)/dx = mask
+    torch.manual_seed(1)
+    torch.testing.assert_close(layer(x), y)  # seeded by torch's global generator
+    layer.eval()
+    assert torch.equal(layer(x), x)
+    # p that rounds to 0 at 16 bits is nn.Dropout's (same draws, same output under the same seed)
+    tiny, reference = Dropout(1e-6).train(), torch.nn.Dropout(1e-6).train()
+    torch.manual_seed(2)
+    expected = reference(x)
+    torch.manual_seed(2)
+    assert torch.equal(tiny(x), expected)
+    assert isinstance(MLPForImageClassification(MLPConfig()).hidden[2], Dropout)

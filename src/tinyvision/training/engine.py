@@ -129,9 +129,16 @@ def list_checkpoints(output_dir: str | Path) -> list[Path]:
     return sorted(folders, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX):]))
 
 
-def default_num_threads(accelerator: Accelerator) -> int | None:
-    """Small models on CPU run fastest on one thread per process (measured: benchmarks/bench_training.py)."""
-    return 1 if accelerator.device.type == "cpu" else None
+def default_num_threads(accelerator: Accelerator, cpu_threads: str = "one") -> int | None:
+    """torch threads per process on CPU when the user gave none: one (small models run fastest on one thread,
+    measured: benchmarks/bench_training.py) or, for a step that declares ``cpu_threads = "share"``, the
+    machine's cores split among the processes. None (torch's own choice) off the CPU."""
+    if accelerator.device.type != "cpu":
+        return None
+    if cpu_threads == "share":
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, cores // accelerator.num_processes)
+    return 1
 
 
 def _detached_float(value: torch.Tensor) -> torch.Tensor:
@@ -203,7 +210,7 @@ class Engine:
             log_with=build_trackers(args.report_to, args.output_dir) or None,
             project_dir=str(self.output_dir),
         )
-        threads = args.num_threads or default_num_threads(self.accelerator)
+        threads = args.num_threads or default_num_threads(self.accelerator, step.cpu_threads)
         if threads:
             torch.set_num_threads(threads)
         self.history: list[dict] = []

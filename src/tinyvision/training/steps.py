@@ -25,6 +25,10 @@ class TrainStep:
     # False: train_step returns the loss (with its graph) and the engine steps the one optimizer.
     # True: train_step calls ``engine.optimizer_step(loss, name)`` for each optimizer itself.
     manual_optimization: bool = False
+    # CPU threads per process when --num_threads is not given: "one" suits small models (the classifiers: one
+    # thread beats two, benchmarks/bench_training.py); "share" splits the machine's cores among the processes,
+    # for steps whose convolutions are big enough to use them (the GAN: 1.8x samples/s on two cores).
+    cpu_threads: str = "one"
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """One entry per optimizer: its name → the parameters it steps."""

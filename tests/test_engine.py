@@ -278,3 +278,19 @@ def test_engine_runs_a_two_optimizer_adversarial_step(data, tmp_path, generator_
     assert torch.equal(before["generator.weight"], after["generator.weight"]) is not generator_moves
     assert {"train_d_loss", "train_g_loss", "eval_d_real"} <= set(result.history[-1])
     assert (tmp_path / "players.pt").exists()
+
+
+def test_default_threads_per_process_follow_the_step(monkeypatch):
+    from types import SimpleNamespace
+
+    from tinyvision.training.engine import default_num_threads
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    cpu = SimpleNamespace(device=torch.device("cpu"), num_processes=2)
+    assert default_num_threads(cpu) == 1  # small models: one thread per process
+    assert default_num_threads(cpu, "share") == 4  # the GAN and VAE: the cores split among the processes
+    assert default_num_threads(SimpleNamespace(device=torch.device("cpu"), num_processes=16), "share") == 1
+    assert default_num_threads(SimpleNamespace(device=torch.device("cuda"), num_processes=1), "share") is None
+    from tinyvision.tasks.generative import GANStep, VAEStep
+
+    assert GANStep.cpu_threads == VAEStep.cpu_threads == "share" and ClassificationStep.cpu_threads == "one"

@@ -167,6 +167,33 @@ def test_vae_losses_on_known_tensors():
     torch.testing.assert_close(out.reconstruction, vae.decode(z_mean))
 
 
+def test_gaussian_reconstruction_loss_with_a_fixed_and_a_calibrated_sigma():
+    outputs, targets = torch.full((2, 4), 0.5), torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.5, 0.5]])
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    fixed = reconstruction_error(outputs, targets, "gaussian", from_logits=False, std=0.5)  # errors 0.25 and 0
+    torch.testing.assert_close(fixed, torch.tensor([0.5, 0.0]) + half_log_2pi + math.log(0.5))
+    # Calibrated: σ² = the batch's mean squared error (0.125), the σ that minimises the batch's mean loss.
+    calibrated = reconstruction_error(outputs, targets, "gaussian", from_logits=False)
+    torch.testing.assert_close(calibrated.mean(), torch.tensor(0.5 + 0.5 * math.log(2 * math.pi * 0.125)))
+    for std in (0.3, 0.34, 0.4):  # any other fixed σ gives a higher batch loss
+        assert reconstruction_error(outputs, targets, "gaussian", from_logits=False, std=std).mean() > calibrated.mean()
+    # ... and its gradient is the squared error's scaled by 1 / (2σ²): the weight grows as the decoder improves.
+    prediction = outputs.clone().requires_grad_()
+    reconstruction_error(prediction, targets, "gaussian", from_logits=False).mean().backward()
+    torch.testing.assert_close(prediction.grad, (prediction - targets).detach() / (8 * 0.125))
+    exact = reconstruction_error(targets, targets, "gaussian", from_logits=False)  # σ² floored, not log 0
+    assert torch.isfinite(exact).all()
+
+    vae = small_vae(reconstruction_loss="gaussian").train()
+    out = vae(pixel_values=torch.rand(4, 3, 32, 32))
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and all(p.grad is not None for p in vae.parameters())
+    with pytest.raises(ValueError, match="`reconstruction_std` must be > 0"):
+        VAEConfig(reconstruction_loss="gaussian", reconstruction_std=0.0)
+    with pytest.raises(ValueError, match="`reconstruction_std` is the σ of reconstruction_loss='gaussian'"):
+        VAEConfig(reconstruction_std=0.1)
+
+
 # ---------------------------------------------------------------------------- the adversarial step
 def _one_step(tmp_path, **learning_rates):
     model, processor = build_model("gan", {k: v for k, v in SMALL_GAN.items() if k != "image_size"}, 32)

@@ -13,7 +13,12 @@ per-image negative ELBO divided by the number of pixel values D = C·H·W,
 
 with ``reconstruction_loss`` the mean over the D values of the binary cross-entropy between the
 decoder's sigmoid output and the image in [0, 1] (``"bce"``, a Bernoulli likelihood: the exact ELBO
-for ``kl_weight`` 1) or their squared error (``"mse"``), averaged over the batch.
+for ``kl_weight`` 1), their squared error (``"mse"``), or the Gaussian negative log-likelihood
+``0.5·log(2πσ²) + (x - x̂)² / (2σ²)`` (``"gaussian"``), averaged over the batch. The Gaussian's σ is
+``reconstruction_std``, or when that is None the σ that minimises the loss for the batch, σ² = its mean squared
+error (the "calibrated decoder" of σ-VAE, Rybkin et al. 2021): the weight of the squared error against the
+KL then follows how well the decoder already reconstructs, instead of the Bernoulli's fixed one, which is what
+makes BCE samples blurry.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from .layers import (
     check_stride2_kernel,
 )
 
-RECONSTRUCTION_LOSSES = ("bce", "mse")
+RECONSTRUCTION_LOSSES = ("bce", "mse", "gaussian")
 
 
 class VAEConfig(ConvDecoderFieldsMixin, PretrainedConfig):
@@ -44,7 +49,10 @@ class VAEConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         encoder_activation: their activation (relu).
         decoder_dense_size, decoder_filters, decoder_kernel_size, decoder_activation, decoder_batch_norm,
             output_kernel_size, output_activation: the decoder, as the GAN's ``generator_*`` fields.
-        reconstruction_loss: "bce" (per-pixel binary cross-entropy; needs the sigmoid output) or "mse".
+        reconstruction_loss: "bce" (per-pixel binary cross-entropy; needs the sigmoid output), "mse" or
+            "gaussian" (negative log-likelihood with standard deviation ``reconstruction_std``).
+        reconstruction_std: σ of the "gaussian" loss in [0, 1] pixel units; None (default): the batch's
+            root-mean-square error, the σ that minimises the loss (σ-VAE's calibrated decoder).
         kl_weight: weight of KL / D in the loss (1: the ELBO; >1 a β-VAE).
         initializer: kernel init with zero biases (glorot_uniform, Keras' default).
     """
@@ -69,6 +77,7 @@ class VAEConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         output_kernel_size: int = 3,
         output_activation: str = "sigmoid",
         reconstruction_loss: str = "bce",
+        reconstruction_std: float | None = None,
         kl_weight: float = 1.0,
         initializer: str = "glorot_uniform",
         **kwargs,
@@ -87,6 +96,7 @@ class VAEConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         self.output_kernel_size = output_kernel_size
         self.output_activation = output_activation
         self.reconstruction_loss = reconstruction_loss
+        self.reconstruction_std = reconstruction_std
         self.kl_weight = kl_weight
         self.initializer = initializer
         super().__init__(**kwargs)
@@ -98,6 +108,12 @@ class VAEConfig(ConvDecoderFieldsMixin, PretrainedConfig):
         check_choice("encoder_activation", self.encoder_activation, ACTIVATIONS)
         check_choice("reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
         check_non_negative("kl_weight", self.kl_weight)
+        if self.reconstruction_std is not None and self.reconstruction_loss != "gaussian":
+            raise ValueError("`reconstruction_std` is the σ of reconstruction_loss='gaussian', got it with "
+                             f"{self.reconstruction_loss!r}")
+        if self.reconstruction_std is not None and not self.reconstruction_std > 0:
+            raise ValueError(f"`reconstruction_std` must be > 0 or None (calibrated per batch), "
+                             f"got {self.reconstruction_std!r}")
         if self.reconstruction_loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError(
                 "`reconstruction_loss` 'bce' needs `output_activation` 'sigmoid' (a Bernoulli mean in [0, 1]), "

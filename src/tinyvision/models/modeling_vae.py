@@ -12,6 +12,7 @@ The losses are the pure functions below. This file imports nothing from ``tinyvi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -33,15 +34,25 @@ def gaussian_kl(z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + z_log_var - z_mean.pow(2) - z_log_var.exp()).sum(dim=-1)
 
 
+MIN_VARIANCE = 1e-6  # floor of the calibrated Gaussian's σ² (a batch reconstructed exactly)
+
+
 def reconstruction_error(outputs: torch.Tensor, targets: torch.Tensor, kind: str = "bce",
-                         from_logits: bool = True) -> torch.Tensor:
-    """Per-example mean over all pixel values of the binary cross-entropy or squared error.
+                         from_logits: bool = True, std: float | None = None) -> torch.Tensor:
+    """Per-example mean over all pixel values of the binary cross-entropy, squared error or Gaussian NLL.
 
     ``targets`` are images in [0, 1]. For "bce", ``outputs`` are the decoder's logits
-    (``from_logits=True``, numerically stable) or probabilities; for "mse", images in [0, 1] (or logits,
-    passed through a sigmoid first).
+    (``from_logits=True``, numerically stable) or probabilities; for "mse" and "gaussian", images in
+    [0, 1] (or logits, passed through a sigmoid first). "gaussian" is ``0.5·log(2πσ²) + (x - x̂)² / (2σ²)``
+    with σ = ``std``, or for ``std`` None the batch's root-mean-square error (detached: at that σ the
+    loss's derivative in σ is 0, so the gradient is the same as through it).
     """
     outputs, targets = outputs.float(), targets.float()
+    if kind == "gaussian":
+        squared = (torch.sigmoid(outputs) if from_logits else outputs).sub(targets).pow(2).flatten(1)
+        variance = squared.detach().mean().clamp_min(MIN_VARIANCE) if std is None else \
+            torch.tensor(float(std) ** 2, device=squared.device)
+        return squared.mean(dim=1) / (2 * variance) + 0.5 * torch.log(2 * math.pi * variance)
     if kind == "bce":
         if from_logits:
             errors = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
@@ -50,7 +61,7 @@ def reconstruction_error(outputs: torch.Tensor, targets: torch.Tensor, kind: str
     elif kind == "mse":
         errors = (torch.sigmoid(outputs) if from_logits else outputs).sub(targets).pow(2)
     else:
-        raise ValueError(f"`kind` must be 'bce' or 'mse', got {kind!r}")
+        raise ValueError(f"`kind` must be 'bce', 'mse' or 'gaussian', got {kind!r}")
     return errors.flatten(1).mean(dim=1)
 
 
@@ -155,7 +166,8 @@ class VAEModel(LatentImageGeneratorMixin, TinyVisionPreTrainedModel):
         else:
             reconstruction = to_unit_range(apply_output_activation(logits, config.output_activation),
                                            config.pixel_range)
-            reconstruction_loss = reconstruction_error(reconstruction, targets, "mse", from_logits=False)
+            reconstruction_loss = reconstruction_error(reconstruction, targets, config.reconstruction_loss,
+                                                       from_logits=False, std=config.reconstruction_std)
         kl_loss = gaussian_kl(z_mean, z_log_var)
         loss = vae_loss(reconstruction_loss, kl_loss, targets[0].numel(), config.kl_weight)
         losses = {"loss": loss, "reconstruction_loss": reconstruction_loss, "kl_loss": kl_loss}

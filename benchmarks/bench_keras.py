@@ -19,7 +19,9 @@ uint8 → ``(x / 255 - mean) / std`` normalisation, the same thread count, no va
 checkpoints. It prints each epoch's time, both whole-process times and the ratios, tinyvision over
 Keras: throughput of the best epoch (the first of each side includes warm-up, tracing for Keras),
 and whole-process speed. With ``--rounds N`` the sides take turns N times (a shared machine's load
-changes over minutes) and each side's best epoch and fastest process count.
+changes over minutes) and each side's best epoch and fastest process count. ``--side_by_side`` runs
+the two at the same time instead, one per core, so that both meet the same drift of a virtual
+machine's speed (measured here: Keras' best epoch moved between 6.1 and 10.7 s across runs).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="Compute threads of each side (torch; TensorFlow intra- and inter-op).")
     parser.add_argument("--rounds", type=int, default=1,
                         help="Runs of each side, alternating; the best epoch and the fastest process of each count.")
+    parser.add_argument("--side_by_side", action="store_true",
+                        help="Run the two sides at the same time, one per core (needs 2 x --threads cores), so both "
+                             "see the same minutes of a machine whose speed drifts; by default they take turns.")
     parser.add_argument("--keras_python", default=None,
                         help="A Python with keras and tensorflow (default: this one, when it has them).")
     parser.add_argument("--side", choices=("tinyvision", "keras"), default=None, help=argparse.SUPPRESS)
@@ -169,18 +174,26 @@ def keras_python(args) -> str | None:
     return None
 
 
-def spawn(python: str, side: str, args, arrays: str) -> dict:
+def start(python: str, side: str, args, arrays: str) -> tuple[subprocess.Popen, float]:
     command = [python, os.path.abspath(__file__), "--side", side, "--arrays", arrays,
                "--batch_size", str(args.batch_size), "--learning_rate", str(args.learning_rate),
                "--num_train_epochs", str(args.num_train_epochs), "--threads", str(args.threads)]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return process, time.perf_counter()
+
+
+def finish(side: str, process: subprocess.Popen, started: float) -> dict:
+    stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if completed.returncode != 0 or not lines:
-        raise RuntimeError(f"the {side} side failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}")
+    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"the {side} side failed (exit {process.returncode}):\n{stderr[-3000:]}")
     return {**json.loads(lines[-1][len(RESULT_PREFIX):]), "process_seconds": seconds}
+
+
+def spawn(python: str, side: str, args, arrays: str) -> dict:
+    return finish(side, *start(python, side, args, arrays))
 
 
 def report(name: str, result: dict, num_examples: int) -> None:
@@ -205,10 +218,17 @@ def main(argv=None):
         arrays = os.path.join(folder, "fashion_mnist_train.npz")
         num_examples = write_arrays(args.data_dir, args.num_examples, arrays)
         print(f"{num_examples} examples, {args.num_train_epochs} epochs, batch {args.batch_size}, SGD "
-              f"{args.learning_rate}, {args.threads} thread(s) per side")
+              f"{args.learning_rate}, {args.threads} thread(s) per side, "
+              f"{'side by side' if args.side_by_side else 'taking turns'}")
         runs = {"tinyvision": [], "keras-tf": []}
         sides = (("tinyvision", "tinyvision", sys.executable), ("keras-tf", "keras", python))
         for _ in range(args.rounds):
+            if args.side_by_side:  # both at once: the same minutes of the machine for each
+                started = {name: start(interpreter, side, args, arrays) for name, side, interpreter in sides}
+                for name, side, _ in sides:
+                    runs[name].append(finish(side, *started[name]))
+                    report(name, runs[name][-1], num_examples)
+                continue
             for name, side, interpreter in sides:
                 runs[name].append(spawn(interpreter, side, args, arrays))
                 report(name, runs[name][-1], num_examples)

@@ -4,8 +4,9 @@
     accelerate launch scripts/train_gan.py --dataset_name ../shared/data/cats_64x64 --output_dir outputs/gan
 
 Defaults are the seed's (its architecture, batch 32, 50 epochs; Adam 2e-4, β₁ 0.5); ``--profile cpu``
-is the recommended recipe for a 2-core CPU (hinge loss, moving average, 24 epochs in under an hour). Each epoch saves ``samples/epoch-NNN.png``; the run ends with
-``figures/`` (final grid vs nearest real images, evolution, interpolation, loss curves).
+is the recommended recipe for a 2-core CPU (hinge loss, moving average, 24 epochs in under an hour).
+Each epoch saves ``samples/epoch-NNN.png``; the run ends with ``figures/`` (final grid vs nearest real
+images, evolution, interpolation, loss curves).
 """
 
 from transformers import HfArgumentParser

@@ -132,7 +132,8 @@ RECIPES: dict[str, dict[str, Recipe]] = {
             training={"num_train_epochs": 300, "per_device_train_batch_size": 64},
             data={"dedupe": True},
             description="The cpu recipe (hinge loss, moving average) widened for one GPU (generator "
-            "512-256-128-64-32 from a 1024 x 2 x 2 start, discriminator 64-128-256-512-512, 128-d noise), batch 64, 300 epochs (about 44k steps); "
+            "512-256-128-64-32 from a 1024 x 2 x 2 start, discriminator 64-128-256-512-512, 128-d noise), "
+            "batch 64, 300 epochs (about 44k steps); "
             "run it with --mixed_precision bf16 where the GPU has it. Not yet run (no GPU here); for runs this "
             "long DiffAugment is the literature's remedy for a discriminator that overfits 9,303 images, to be "
             "measured (--config_overrides '{\"diffaugment\": \"translation,cutout\"}').",

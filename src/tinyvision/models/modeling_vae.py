@@ -48,21 +48,21 @@ def reconstruction_error(outputs: torch.Tensor, targets: torch.Tensor, kind: str
     loss's derivative in σ is 0, so the gradient is the same as through it).
     """
     outputs, targets = outputs.float(), targets.float()
-    if kind == "gaussian":
-        squared = (torch.sigmoid(outputs) if from_logits else outputs).sub(targets).pow(2).flatten(1)
-        variance = squared.detach().mean().clamp_min(MIN_VARIANCE) if std is None else \
-            torch.tensor(float(std) ** 2, device=squared.device)
-        return squared.mean(dim=1) / (2 * variance) + 0.5 * torch.log(2 * math.pi * variance)
     if kind == "bce":
         if from_logits:
             errors = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
         else:
             errors = F.binary_cross_entropy(outputs, targets, reduction="none")
-    elif kind == "mse":
+    elif kind in ("mse", "gaussian"):
         errors = (torch.sigmoid(outputs) if from_logits else outputs).sub(targets).pow(2)
     else:
         raise ValueError(f"`kind` must be 'bce', 'mse' or 'gaussian', got {kind!r}")
-    return errors.flatten(1).mean(dim=1)
+    per_example = errors.flatten(1).mean(dim=1)
+    if kind != "gaussian":
+        return per_example
+    variance = per_example.detach().mean().clamp_min(MIN_VARIANCE) if std is None else \
+        torch.tensor(float(std) ** 2, device=per_example.device)
+    return per_example / (2 * variance) + 0.5 * torch.log(2 * math.pi * variance)
 
 
 def vae_loss(reconstruction: torch.Tensor, kl: torch.Tensor, num_values: int, kl_weight: float = 1.0) -> torch.Tensor:

@@ -99,7 +99,7 @@ class GenerativeStep(TrainStep):
     after each epoch, the per-batch loss trace, saving the model with its image processor."""
 
     trace_names: tuple[str, ...] = ()
-    cpu_threads = "share"  # 64x64 convolutions: 1.8x the GAN's samples/s on two cores than on one
+    cpu_threads = "share"  # 64x64 convolutions: on two cores GAN 37 -> 62 samples/s, VAE 115 -> 160
 
     kind: str = ""
 

@@ -27,7 +27,7 @@ class TrainStep:
     manual_optimization: bool = False
     # CPU threads per process when --num_threads is not given: "one" suits small models (the classifiers: one
     # thread beats two, benchmarks/bench_training.py); "share" splits the machine's cores among the processes,
-    # for steps whose convolutions are big enough to use them (the GAN: 1.8x samples/s on two cores).
+    # for steps whose convolutions are big enough to use them (the GAN: 37 -> 62 samples/s on two cores).
     cpu_threads: str = "one"
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:

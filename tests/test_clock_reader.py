@@ -189,6 +189,45 @@ def test_polar_angles_reader_is_equivariant_to_quarter_turns():
     torch.testing.assert_close(out.minutes, turned.minutes, atol=1e-2, rtol=0)
 
 
+def _with_live_column_attention(model: ClockReader) -> ClockReader:
+    """Open the attention blocks' gates and give every circular offset its own bias (new blocks start off)."""
+    with torch.no_grad():
+        for block in model.column_attention:
+            block.gates.fill_(1.0)
+            block.offset_bias.normal_(0.0, 1.0)
+    return model
+
+
+def test_column_attention_keeps_the_reader_equivariant_and_changes_what_it_reads():
+    """Attention between the angle columns (a bias per circular offset) still turns with the dial: a quarter
+    turn adds 90 degrees to every angle. With its gates open it changes the votes; closed (as built), not."""
+    torch.manual_seed(0)
+    config = ClockReaderConfig(head="angles", column_attention_layers=2, column_attention_width=16,
+                               column_attention_heads=2, **SMALL_POLAR)
+    model = ClockReader(config).eval()
+    plain = ClockReader(ClockReaderConfig(head="angles", **SMALL_POLAR)).eval()
+    image = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        closed = model(pixel_values=image).logits
+        live = _with_live_column_attention(model)
+        out, turned = live(pixel_values=image), live(pixel_values=torch.rot90(image, -1, dims=(2, 3)))
+    assert not torch.allclose(closed, out.logits, atol=1e-3)
+    assert sum(p.numel() for p in model.parameters()) > sum(p.numel() for p in plain.parameters())
+    names = ("marker_degrees", "hour_hand_degrees", "minute_hand_degrees")
+    before = torch.stack([live.named_outputs(out.logits)[name] for name in names])
+    after = torch.stack([live.named_outputs(turned.logits)[name] for name in names])
+    gap = (after - before - 90.0 + 180.0).remainder(360.0) - 180.0
+    assert gap.abs().max().item() < 1e-2
+    # the blocks learn: one step of the reader's loss moves their gates and offset biases
+    live.train()
+    loss = live(pixel_values=image, dial_rotation=torch.tensor([0.0, 90.0, 200.0]),
+                hour_hand_angle=torch.tensor([10.0, 100.0, 300.0]),
+                minute_hand_angle=torch.tensor([50.0, 170.0, 20.0])).loss
+    loss.backward()
+    block = live.column_attention[0]
+    assert block.gates.grad.abs().min() > 0 and block.offset_bias.grad.abs().sum() > 0
+
+
 def test_polar_angles_head_reads_the_columns_it_is_shown():
     """A score spike at column j for each target reads as the direction of column j."""
     config = ClockReaderConfig(head="angles", **{**SMALL_POLAR, "fc_hidden_sizes": []})
@@ -312,6 +351,9 @@ def test_marker_is_the_heaviest_tick_when_the_reader_hesitates():
         ({"conv_filters": []}, "`conv_filters`"),
         ({"num_channels": 2}, "`num_channels`"),
         ({"angle_loss_weights": [1.0, 1.0]}, "`angle_loss_weights`"),
+        ({"column_attention_layers": -1}, "`column_attention_layers`"),
+        ({"column_attention_layers": 1}, "`column_attention_layers` needs the `angles` head on the polar grid"),
+        ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),
     ],
 )
@@ -337,13 +379,18 @@ def _saved_reader(folder: Path, head: str = "angles", small: dict = SMALL_POLAR)
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2.0)
+        if model.config.column_attention_layers:
+            _with_live_column_attention(model)
     model.save_pretrained(folder)
     TinyVisionImageProcessor(size={"height": 32, "width": 32}, num_channels=1, image_mean=[0.4], image_std=[0.3]
                              ).save_pretrained(folder)
     return model
 
 
-@pytest.mark.parametrize("head, small", [("hybrid", SMALL), ("angles", SMALL_POLAR)])
+@pytest.mark.parametrize("head, small", [
+    ("hybrid", SMALL), ("angles", SMALL_POLAR),
+    ("angles", {**SMALL_POLAR, "column_attention_layers": 1, "column_attention_width": 8, "column_attention_heads": 2}),
+])
 def test_save_load_gives_identical_outputs(tmp_path, head, small):
     model = _saved_reader(tmp_path, head, small)
     loaded = AutoModel.from_pretrained(tmp_path).eval()

@@ -164,6 +164,11 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             hands (each with its ``angle_loss_weights``), this times the cross-entropy of its softmax over
             the angle columns against the true direction (shared by the two nearest columns): a sharper
             signal than the squared error for *which* mark is the 12.
+        column_attention_layers: with the ``angles`` head on the polar grid, this many transformer blocks
+            (``column_attention_width`` wide, ``column_attention_heads`` heads, a learned bias per circular
+            offset) let every angle column see all the others before it votes: a column alone sees about
+            50 degrees of the dial, too little to tell the 12 from its neighbours on a tilted dial. 0 (the
+            seed's study) keeps the purely convolutional readout.
     """
 
     model_type = "tinyvision_clock"
@@ -196,6 +201,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         interval_minutes: int = 30,
         angle_loss_weights: Sequence[float] = DEFAULT_ANGLE_LOSS_WEIGHTS,
         column_loss_weight: float = 1.0,
+        column_attention_layers: int = 0,
+        column_attention_width: int = 128,
+        column_attention_heads: int = 4,
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
@@ -225,6 +233,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.interval_minutes = interval_minutes
         self.angle_loss_weights = [float(w) for w in angle_loss_weights]
         self.column_loss_weight = float(column_loss_weight)
+        self.column_attention_layers = column_attention_layers
+        self.column_attention_width = column_attention_width
+        self.column_attention_heads = column_attention_heads
         super().__init__(**kwargs)
         self._validate()
 
@@ -257,6 +268,17 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         for weight in self.angle_loss_weights:
             check_non_negative("angle_loss_weights", weight)
         check_non_negative("column_loss_weight", self.column_loss_weight)
+        if isinstance(self.column_attention_layers, bool) or not isinstance(self.column_attention_layers, int) \
+                or self.column_attention_layers < 0:
+            raise ValueError(f"`column_attention_layers` must be an int >= 0, got {self.column_attention_layers!r}")
+        check_positive_ints("column_attention_width", [self.column_attention_width])
+        check_positive_ints("column_attention_heads", [self.column_attention_heads])
+        if self.column_attention_width % self.column_attention_heads:
+            raise ValueError(f"`column_attention_width` ({self.column_attention_width}) must be divisible by "
+                             f"`column_attention_heads` ({self.column_attention_heads})")
+        if self.column_attention_layers and not (self.polar and self.head == "angles"):
+            raise ValueError("`column_attention_layers` needs the `angles` head on the polar grid (it mixes the "
+                             "angle columns that head reads)")
         if self.polar and any(padding != "same" for padding in self.paddings):
             raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
         if self.angle_channels and not self.polar:

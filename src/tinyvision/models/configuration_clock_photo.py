@@ -6,6 +6,12 @@ every cell for "the dial's centre is here" (a heatmap, CenterNet-style) and regr
 centre's offset within the cell, the dial's size and its ellipse (how the round dial is foreshortened by
 perspective). Its best cell gives the dial's position, box and a confidence (the heatmap's sigmoid).
 
+Stage 1b, the *rectifier*, makes the dial frontal: the detector finds a dial's centre and size far better
+than its ellipse (at ``detector_size`` a small dial is a few cells wide), so a round crop is cut at the
+detector's centre and radius (``rectifier_size`` pixels, the dial at ``rectifier_fill`` of its half side) and a
+small CNN regresses, in that crop's frame, the dial's centre, size and ellipse. ``rectifier_size = 0`` skips it
+(the reader then cuts the detector's own ellipse).
+
 Stage 2, the *reader*, is the Task 2 :class:`ClockReaderConfig` (``reader`` holds its fields): the dial is
 cut out of the photo with the affine map that turns the detected ellipse back into a circle (the dial made
 frontal, at ``crop_fill`` of the crop's half side) and read by the polar ``angles`` reader.
@@ -46,7 +52,14 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         heatmap_sigma: the Gaussian of a dial's centre on the heatmap, in dial radii (at least one cell).
         crop_jitter: during training the reader sees crops cut with the true dial, jittered by this much
             (centre shift and log-scale, in dial radii) so that it tolerates the detector's errors.
-        reader_loss_weight, detector_loss_weight: weights of the two stages' losses.
+            The aspect of the ellipse is jittered by the same amount (the rectifier's errors).
+        rectifier_size: side of the rectifier's round crop (0: no rectifier).
+        rectifier_channels: widths of its stride-2 conv stages.
+        rectifier_fill: the detected radius as a fraction of the rectifier crop's half side (room for the
+            long axis of a foreshortened dial and for the detector's error).
+        rectifier_jitter: during training the rectifier's crop is cut round the true dial moved and rescaled
+            by this much (in dial radii), the size of the detector's errors.
+        reader_loss_weight, detector_loss_weight, rectifier_loss_weight: weights of the stages' losses.
         reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
             the head must be ``angles``: its angle targets come from the dial's homography).
     """
@@ -67,6 +80,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         crop_jitter: float = 0.06,
         reader_loss_weight: float = 1.0,
         detector_loss_weight: float = 1.0,
+        rectifier_size: int = 64,
+        rectifier_channels=(16, 32, 64, 64),
+        rectifier_fill: float = 0.55,
+        rectifier_jitter: float = 0.08,
+        rectifier_loss_weight: float = 1.0,
         initializer: str = "he_uniform",
         reader: dict | None = None,
         **kwargs,
@@ -83,6 +101,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.crop_jitter = float(crop_jitter)
         self.reader_loss_weight = float(reader_loss_weight)
         self.detector_loss_weight = float(detector_loss_weight)
+        self.rectifier_size = rectifier_size
+        self.rectifier_channels = list(rectifier_channels)
+        self.rectifier_fill = float(rectifier_fill)
+        self.rectifier_jitter = float(rectifier_jitter)
+        self.rectifier_loss_weight = float(rectifier_loss_weight)
         self.initializer = initializer
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
@@ -109,8 +132,16 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_probability("detection_threshold", self.detection_threshold)
         if self.heatmap_sigma <= 0:
             raise ValueError(f"`heatmap_sigma` must be positive, got {self.heatmap_sigma}")
-        for name in ("crop_jitter", "reader_loss_weight", "detector_loss_weight"):
+        for name in ("crop_jitter", "reader_loss_weight", "detector_loss_weight", "rectifier_jitter",
+                     "rectifier_loss_weight"):
             check_non_negative(name, getattr(self, name))
+        if isinstance(self.rectifier_size, bool) or not isinstance(self.rectifier_size, int) or \
+                self.rectifier_size < 0 or (self.rectifier_size and self.rectifier_size < 2 ** len(self.rectifier_channels)):
+            raise ValueError(f"`rectifier_size` must be 0 (no rectifier) or an int of at least "
+                             f"2 ** len(rectifier_channels), got {self.rectifier_size!r}")
+        check_positive_ints("rectifier_channels", self.rectifier_channels, allow_empty=False)
+        if not 0.1 <= self.rectifier_fill <= 1.0:
+            raise ValueError(f"`rectifier_fill` must be in [0.1, 1], got {self.rectifier_fill}")
         reader = self.reader_config
         if reader.head != "angles":
             raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "

@@ -189,6 +189,35 @@ def conv_stack(config: ClockReaderConfig) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), in_channels
 
 
+class CircularColumnAttention(nn.Module):
+    """One pre-norm transformer block over the angle columns of a polar feature map: (B, A, W) → (B, A, W).
+
+    Each head adds a learned bias for every circular offset between two columns (column j seen from column
+    i: ``(j - i) mod A``), so what it learns about "the mark opposite the brand text" or "the longest tick
+    among the twelve" holds at every rotation. The two residual branches start switched off (ReZero gates
+    at 0), so a new block leaves a column's own evidence untouched until training finds a use for context.
+    """
+
+    def __init__(self, width: int, heads: int, columns: int):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.offset_bias = nn.Parameter(torch.zeros(heads, columns))
+        self.gates = nn.Parameter(torch.zeros(2))
+
+    def forward(self, columns: torch.Tensor) -> torch.Tensor:
+        batch, count, width = columns.shape
+        q, k, v = self.qkv(self.norm1(columns)).view(batch, count, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        index = torch.arange(count, device=columns.device)
+        bias = self.offset_bias[:, (index[None, :] - index[:, None]).remainder(count)]  # (heads, A, A)
+        mixed = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        columns = columns + self.gates[0] * self.proj(mixed.transpose(1, 2).reshape(batch, count, width))
+        return columns + self.gates[1] * self.mlp(self.norm2(columns))
+
+
 class ClockReader(TinyVisionPreTrainedModel):
     """Reads the time off an analog clock; see the module docstring and :class:`ClockReaderConfig`."""
 
@@ -212,8 +241,15 @@ class ClockReader(TinyVisionPreTrainedModel):
             self.minute_out = nn.Linear(minute_features, minute_width)
         elif self.reads_columns:
             # One dense stack shared by every angle column (its radii × channels) → per target, a score
-            # and an offset of the column's vote.
-            self.fc, out_features = dense_stack(channels * height, config.fc_hidden_sizes, **fc)
+            # and an offset of the column's vote; optionally after attention between the columns.
+            column_features = channels * height
+            if config.column_attention_layers:
+                self.column_in = nn.Linear(column_features, config.column_attention_width)
+                self.column_attention = nn.Sequential(*(
+                    CircularColumnAttention(config.column_attention_width, config.column_attention_heads, width)
+                    for _ in range(config.column_attention_layers)))
+                column_features = config.column_attention_width
+            self.fc, out_features = dense_stack(column_features, config.fc_hidden_sizes, **fc)
             self.out = nn.Linear(out_features, 2 * len(COLUMN_TARGET_FREQUENCIES))
         else:
             self.fc, out_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
@@ -236,6 +272,8 @@ class ClockReader(TinyVisionPreTrainedModel):
         """
         batch, channels, rows, cols = features.shape
         columns = features.permute(0, 3, 1, 2).reshape(batch, cols, channels * rows)
+        if self.config.column_attention_layers:
+            columns = self.column_attention(self.column_in(columns))
         raw = self.out(self.fc(columns)).float()  # (B, A, 2 T)
         targets = len(COLUMN_TARGET_FREQUENCIES)
         log_weights = raw[..., :targets].log_softmax(dim=1)

@@ -82,6 +82,19 @@ def params_to_shape(log_radius: torch.Tensor, e1: torch.Tensor, e2: torch.Tensor
     return radius[:, None, None] * shape.view(-1, 2, 2)
 
 
+def symmetric_shape(shape: torch.Tensor) -> torch.Tensor:
+    """The symmetric positive ``P`` (B, 2, 2) with ``P P^T = S S^T``: the same ellipse as ``S`` (``S = P R``,
+    ``R`` a rotation or reflection), without turning the crop that ``S`` would cut."""
+    values, vectors = torch.linalg.eigh((shape @ shape.transpose(1, 2)).double())
+    return (vectors @ torch.diag_embed(values.clamp(min=1e-12).sqrt()) @ vectors.transpose(1, 2)).to(shape.dtype)
+
+
+def round_shape(shape: torch.Tensor) -> torch.Tensor:
+    """The circle (B, 2, 2) of the same area as each ellipse ``S``."""
+    radius = shape.det().abs().sqrt()
+    return radius[:, None, None] * torch.eye(2, device=shape.device, dtype=shape.dtype)
+
+
 def shape_boxes(centre: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
     """Axis-aligned boxes ``[xmin, ymin, xmax, ymax]`` (B, 4) of the ellipses ``centre + S p``."""
     half = shape.pow(2).sum(-1).sqrt()  # half width = |row 0 of S|, half height = |row 1|
@@ -181,6 +194,42 @@ class DialDetector(nn.Module):
         return self.head(F.relu(p2))
 
 
+class DialRectifier(nn.Module):
+    """Stage 1b: on a round crop cut at the detected centre and radius, regress the dial's centre offset (2),
+    log size (1) and ellipse (e1, e2) in that crop's frame (the units of the round crop's dial)."""
+
+    def __init__(self, config: ClockPhotoReaderConfig):
+        super().__init__()
+        layers, channels = [], config.num_channels + 2
+        for width in config.rectifier_channels:
+            layers.append(_conv(channels, width, 2))
+            channels = width
+        self.features = nn.Sequential(*layers)
+        cells = config.rectifier_size // 2 ** len(config.rectifier_channels)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * cells * cells, 64), nn.ReLU(inplace=True),
+                                  nn.Linear(64, 5))
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(add_coord_channels(crops)))
+
+
+def rectified_dial(centre: torch.Tensor, shape: torch.Tensor, outputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rectifier's ``outputs`` (B, 5) on the crop of the dial ``(centre, shape)`` → the dial in the image."""
+    outputs = outputs.float()
+    local = params_to_shape(outputs[:, 2], outputs[:, 3].clamp(-3, 3), outputs[:, 4].clamp(-3, 3))
+    centre = centre + (shape @ outputs[:, :2, None])[..., 0]
+    return centre, symmetric_shape(shape @ local)
+
+
+def rectifier_targets(centre: torch.Tensor, shape: torch.Tensor, true_centre: torch.Tensor,
+                      true_shape: torch.Tensor) -> torch.Tensor:
+    """What the rectifier should say (B, 5) on the crop of ``(centre, shape)`` about the true dial."""
+    inverse = torch.linalg.inv(shape.double())
+    offset = (inverse @ (true_centre - centre).double()[..., None])[..., 0]
+    local = shape_to_params(symmetric_shape(inverse @ true_shape.double()))
+    return torch.cat((offset.float(), local), -1)
+
+
 # ------------------------------------------------------------------------------------ model
 @dataclass
 class ClockPhotoReaderOutput(ModelOutput):
@@ -191,7 +240,8 @@ class ClockPhotoReaderOutput(ModelOutput):
         logits: the reader's ``angles`` outputs on the crop, (B, 8).
         hour, minute: the time read (int64, 0–11 and 0–59); minutes: the dial position before rounding.
         confidence: the detector's confidence that the photo shows a clock where it points, in [0, 1].
-        dial_center: (B, 2) the dial's centre (its pivot); dial_shape: (B, 2, 2) its ellipse ``S``.
+        dial_center: (B, 2) the dial's centre (its pivot); dial_shape: (B, 2, 2) its ellipse ``S`` (both
+            as the rectifier refined them, when the model has one).
         boxes: (B, 4) ``[xmin, ymin, xmax, ymax]`` of the dial.
         hand_angles: (B, 3) image directions (degrees clockwise from up, from the centre) of 12 o'clock,
             the hour hand and the minute hand.
@@ -211,6 +261,7 @@ class ClockPhotoReaderOutput(ModelOutput):
     heatmap: torch.FloatTensor | None = None
     detector_loss: torch.FloatTensor | None = None
     reader_loss: torch.FloatTensor | None = None
+    rectifier_loss: torch.FloatTensor | None = None
 
 
 class ClockPhotoReader(TinyVisionPreTrainedModel):
@@ -221,10 +272,14 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
     def __init__(self, config: ClockPhotoReaderConfig):
         super().__init__(config)
         self.detector = DialDetector(config)
+        self.rectifier = DialRectifier(config) if config.rectifier_size else None
         self.reader = ClockReader(config.reader_config)
         self.post_init()
         nn.init.constant_(self.detector.head[-1].bias, 0.0)
         nn.init.constant_(self.detector.head[-1].bias[:1], -2.19)  # heatmap prior 0.1 (CenterNet)
+        if self.rectifier is not None:  # starts by trusting the detector
+            nn.init.zeros_(self.rectifier.head[-1].weight)
+            nn.init.zeros_(self.rectifier.head[-1].bias)
 
     @property
     def cell_size(self) -> float:
@@ -274,15 +329,29 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                     + F.l1_loss(predicted[:, 2:], target_size)
         return loss + regression / 9.0
 
-    def jitter(self, centre: torch.Tensor, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training crops: the true dial moved and rescaled by ``crop_jitter`` radii (what the detector errs by)."""
-        amount = self.config.crop_jitter
+    def jitter(self, centre: torch.Tensor, shape: torch.Tensor, amount: float | None = None,
+               aspect: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training crops: the true dial moved and rescaled by ``amount`` radii (default ``crop_jitter``: what
+        the earlier stages err by) and, with ``aspect``, its ellipse's log aspect jittered as much."""
+        amount = self.config.crop_jitter if amount is None else amount
         if amount <= 0:
             return centre, shape
         radius = shape.det().abs().sqrt()
         centre = centre + amount * radius[:, None] * torch.randn_like(centre)
         scale = torch.exp(amount * torch.randn_like(radius))
-        return centre, shape * scale[:, None, None]
+        shape = shape * scale[:, None, None]
+        if aspect:
+            noise = amount * torch.randn_like(centre)
+            shape = symmetric_shape(shape @ params_to_shape(torch.zeros_like(radius), noise[:, 0], noise[:, 1]))
+        return centre, shape
+
+    def rectify(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The rectifier on the round crop of ``(centre, shape)``: (its raw outputs, refined centre, shape)."""
+        shape = round_shape(shape)
+        crops = cut_dials(pixel_values, centre, shape, self.config.rectifier_size, self.config.rectifier_fill)
+        outputs = self.rectifier(crops)
+        return (outputs, *rectified_dial(centre, shape, outputs))
 
     def forward(
         self,
@@ -298,8 +367,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         grid = self.detect(pixel_values)
         confidence, centre, shape = self.decode_detection(grid)
         batch = len(pixel_values)
-        loss = detector_loss = reader_loss = None
-        crop_centre, crop_shape = centre.detach(), shape.detach()
+        loss = detector_loss = reader_loss = rectifier_loss = None
         reader_targets = None
         if dial_homography is not None:
             if hour is None or minute is None:
@@ -309,6 +377,18 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             homography = torch.where(has[:, None, None], dial_homography.float(), eye)
             true_centre, true_shape = dial_geometry(homography)
             detector_loss = self.detection_loss(grid, true_centre, true_shape, has)
+        if self.rectifier is not None:
+            first_centre, first_shape = centre.detach(), shape.detach()
+            if dial_homography is not None and self.training:  # round crops round the true dial, as detected
+                moved = self.jitter(true_centre, true_shape, self.config.rectifier_jitter, aspect=False)
+                first_centre = torch.where(has[:, None], moved[0], first_centre)
+                first_shape = torch.where(has[:, None, None], moved[1], first_shape)
+            rectifier_outputs, centre, shape = self.rectify(pixel_values, first_centre, first_shape)
+            if dial_homography is not None and has.any():
+                targets = rectifier_targets(first_centre, round_shape(first_shape), true_centre, true_shape)
+                rectifier_loss = F.smooth_l1_loss(rectifier_outputs[has].float(), targets[has], beta=0.05)
+        crop_centre, crop_shape = centre.detach(), shape.detach()
+        if dial_homography is not None:
             if self.training:
                 jittered = self.jitter(true_centre, true_shape)
                 crop_centre = torch.where(has[:, None], jittered[0], crop_centre)
@@ -339,6 +419,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                 logits = logits.index_copy(0, others, read.logits.float())
                 minutes = minutes.index_copy(0, others, read.minutes.float())
             loss = config.detector_loss_weight * detector_loss
+            if rectifier_loss is not None:
+                loss = loss + config.rectifier_loss_weight * rectifier_loss
             if reader_loss is not None:
                 loss = loss + config.reader_loss_weight * reader_loss
         hour_read, minute_read = split_dial_minutes(minutes)
@@ -348,7 +430,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             loss=loss, logits=logits, hour=hour_read, minute=minute_read, minutes=minutes, confidence=confidence,
             dial_center=centre, dial_shape=shape, boxes=shape_boxes(centre, shape),
             hand_angles=image_directions(shape, crop_degrees), heatmap=grid[:, 0],
-            detector_loss=detector_loss, reader_loss=reader_loss,
+            detector_loss=detector_loss, reader_loss=reader_loss, rectifier_loss=rectifier_loss,
         )
 
     def save_pretrained(self, save_directory, *args, **kwargs):

@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import run_without_tinyvision
 from PIL import Image
 from transformers import AutoModel, pipeline
@@ -21,6 +22,9 @@ from tinyvision.models.modeling_clock_photo import (
     dial_geometry,
     image_directions,
     params_to_shape,
+    rectified_dial,
+    rectifier_targets,
+    round_shape,
     shape_boxes,
     shape_to_params,
 )
@@ -100,6 +104,78 @@ def test_cut_dials_centres_the_dial_and_scales_it_to_the_fill():
     assert crop[0, 0, 9:11, 9:11].min() > 0.9 and crop[0, 0, :5].max() == 0 and crop[0, 0, :, :5].max() == 0
 
 
+def test_rectifier_targets_and_rectified_dial_invert_each_other():
+    # the rectifier's crop is cut at a wrong round dial; its targets must lead back to the true ellipse
+    true_centre = torch.tensor([[40.0, 30.0], [20.0, 25.0]])
+    true_shape = torch.tensor([[[14.0, 3.0], [3.0, 8.0]], [[10.0, -2.0], [-2.0, 12.0]]])
+    guess_centre = true_centre + torch.tensor([[2.0, -1.5], [-1.0, 0.5]])
+    guess_shape = round_shape(torch.tensor([[[12.0, 0.0], [0.0, 12.0]], [[9.0, 0.0], [0.0, 9.0]]]))
+    targets = rectifier_targets(guess_centre, guess_shape, true_centre, true_shape)
+    centre, shape = rectified_dial(guess_centre, guess_shape, targets)
+    torch.testing.assert_close(centre, true_centre, atol=1e-4, rtol=0)
+    torch.testing.assert_close(shape, true_shape, atol=1e-3, rtol=1e-4)
+    # a crop already on the true circle asks for nothing
+    circle = 11.0 * torch.eye(2)[None]
+    zero = rectifier_targets(true_centre[:1], circle, true_centre[:1], circle)
+    torch.testing.assert_close(zero, torch.zeros(1, 5), atol=1e-5, rtol=0)
+
+
+def test_an_untrained_rectifier_keeps_the_detected_dial_and_round_crop():
+    model = ClockPhotoReader(tiny_config()).eval()
+    centre = torch.tensor([[30.0, 34.0]])
+    shape = torch.tensor([[[12.0, 2.0], [2.0, 6.0]]])
+    outputs, new_centre, new_shape = model.rectify(torch.randn(1, 1, 64, 64), centre, shape)
+    assert outputs.abs().max() == 0  # zero-initialised last layer: the detector is trusted at the start
+    torch.testing.assert_close(new_centre, centre)
+    torch.testing.assert_close(new_shape, round_shape(shape), atol=1e-4, rtol=1e-5)
+
+
+def _ellipses(n: int, seed: int):
+    """Bright ellipses (dials seen off-axis) on noise, and their true centres and shapes."""
+    generator = torch.Generator().manual_seed(seed)
+    centre = 24.0 + 16.0 * torch.rand(n, 2, generator=generator)
+    params = torch.stack((math.log(9.0) + 0.2 * torch.randn(n, generator=generator),
+                          0.8 * torch.randn(n, generator=generator), 0.8 * torch.randn(n, generator=generator)), -1)
+    shape = params_to_shape(params[:, 0], params[:, 1], params[:, 2])
+    ys, xs = torch.meshgrid(torch.arange(64) + 0.5, torch.arange(64) + 0.5, indexing="ij")
+    offsets = torch.stack((xs, ys), -1)[None] - centre[:, None, None]
+    unit = (offsets @ torch.linalg.inv(shape).transpose(1, 2)[:, None]).norm(dim=-1)
+    pixels = 0.2 * torch.randn(n, 1, 64, 64, generator=generator) + 2.0 * (unit < 1.0).float()[:, None]
+    return pixels, centre, shape
+
+
+def test_the_rectifier_learns_the_ellipse_a_round_crop_misses():
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(rectifier_size=32, rectifier_channels=[8, 16, 16])).train()
+    optimizer = torch.optim.Adam(model.rectifier.parameters(), lr=3e-3)
+    pixels, centre, shape = _ellipses(64, seed=0)
+    for _ in range(150):
+        outputs, _, _ = model.rectify(pixels, centre, shape)
+        loss = F.smooth_l1_loss(outputs, rectifier_targets(centre, round_shape(shape), centre, shape))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    pixels, centre, shape = _ellipses(32, seed=1)  # new ellipses
+    with torch.no_grad():
+        _, _, refined = model.rectify(pixels, centre, shape)
+    truth = shape_to_params(shape)[:, 1:]
+    before = truth.norm(dim=-1).mean()  # the round crop's error in (e1, e2)
+    after = (shape_to_params(refined)[:, 1:] - truth).norm(dim=-1).mean()
+    assert after < 0.5 * before
+
+
+def test_the_photo_reader_works_without_a_rectifier(tmp_path):
+    model = ClockPhotoReader(tiny_config(rectifier_size=0)).train()
+    assert model.rectifier is None and not any(k.startswith("rectifier") for k in model.state_dict())
+    out = model(**_batch())
+    assert out.rectifier_loss is None and torch.isfinite(out.loss)
+    model.eval().save_pretrained(tmp_path)
+    loaded = ClockPhotoReader.from_pretrained(tmp_path).eval()
+    pixels = _batch()["pixel_values"]
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(pixel_values=pixels).boxes, model(pixel_values=pixels).boxes)
+
+
 # ------------------------------------------------------------------------------------ processor
 def test_letterbox_processor_places_the_image_where_placement_says():
     processor = TinyVisionImageProcessor(size={"height": 64, "width": 64}, num_channels=1, letterbox=True)
@@ -122,7 +198,10 @@ def test_letterbox_processor_places_the_image_where_placement_says():
     [({"detector_size": 40}, "detector_size"), ({"detector_channels": [4, 4]}, "detector_channels"),
      ({"crop_fill": 2.0}, "crop_fill"), ({"detection_threshold": 1.5}, "detection_threshold"),
      ({"reader": {**TINY_READER, "head": "hybrid"}}, "reader.head"),
-     ({"reader": {**TINY_READER, "num_channels": 3}}, "reader.num_channels")],
+     ({"reader": {**TINY_READER, "num_channels": 3}}, "reader.num_channels"),
+     ({"rectifier_size": 8}, "rectifier_size"), ({"rectifier_size": -1}, "rectifier_size"),
+     ({"rectifier_fill": 1.5}, "rectifier_fill"), ({"rectifier_channels": []}, "rectifier_channels"),
+     ({"rectifier_jitter": -0.1}, "rectifier_jitter")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -157,6 +236,7 @@ def test_training_step_learns_and_handles_scenes_without_a_clock():
     for _ in range(80):
         out = model(**batch)
         assert torch.isfinite(out.loss) and out.detector_loss is not None and out.reader_loss is not None
+        assert out.rectifier_loss is not None and torch.isfinite(out.rectifier_loss)
         optimizer.zero_grad()
         out.loss.backward()
         optimizer.step()
@@ -311,7 +391,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
     assert 0.15 <= config["detection_threshold"] <= 0.85
     for name in ("test_cse_mean", "test_within_5_min", "test_found_rate", "test_false_alarm_rate",
-                 "test_centre_error_radii"):
+                 "test_centre_error_radii", "test_ellipse_error"):
         assert math.isfinite(metrics[name]) and metrics[name] >= 0, name
     run = json.loads((out / "run_config.json").read_text())
     assert run["scene_generator_version"] and run["data_seeds"]["test"] == 2_000_000

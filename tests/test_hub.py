@@ -238,7 +238,7 @@ def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_pat
     assert card.data.pipeline_tag == "image-classification" and "clock-detection" in card.data.tags
     results = {(r.dataset_split, r.metric_type): r for r in card.data.eval_results}
     for name in ("cse_mean", "cse_median", "cse_p90", "within_1_min", "within_5_min", "hour_accuracy",
-                 "found_rate", "false_alarm_rate", "centre_error_radii"):
+                 "found_rate", "false_alarm_rate", "centre_error_radii", "ellipse_error"):
         for prefix, split in hub.SPLITS:
             result = results[(split, name)]
             assert result.metric_value == metrics[f"{prefix}_{name}"]  # exact, in model-index

@@ -24,7 +24,7 @@ from ..data.clock_data import SCENE_COLUMNS, load_scene_data
 from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock_photo import DEFAULT_READER
-from ..models.modeling_clock_photo import dial_geometry
+from ..models.modeling_clock_photo import dial_geometry, shape_to_params
 from ..recipes import resolve_training
 from ..training import TrainingArguments
 from .clock import ClockStep, _unwrap
@@ -50,8 +50,11 @@ class ClockPhotoStep(ClockStep):
     def train_metrics(self, outputs, inputs):
         has = inputs["has_clock"]
         errors = common_sense_error(outputs.hour, outputs.minute, inputs["hour"], inputs["minute"]).float()
-        return {"cse": errors[has].mean() if has.any() else errors.new_zeros(()),
-                "detector_loss": outputs.detector_loss.detach()}
+        metrics = {"cse": errors[has].mean() if has.any() else errors.new_zeros(()),
+                   "detector_loss": outputs.detector_loss.detach()}
+        if outputs.rectifier_loss is not None:
+            metrics["rectifier_loss"] = outputs.rectifier_loss.detach()
+        return metrics
 
     def eval_step(self, batch):
         inputs = self.model_inputs(batch, training=False)
@@ -60,10 +63,12 @@ class ClockPhotoStep(ClockStep):
         centre, shape = dial_geometry(torch.where(has[:, None, None], inputs["dial_homography"],
                                                   torch.eye(3, device=has.device).expand(len(has), 3, 3)))
         radius = shape.det().abs().sqrt()
+        ellipse = shape_to_params(outputs.dial_shape)[:, 1:] - shape_to_params(shape)[:, 1:]
         return {
             "cse": common_sense_error(outputs.hour, outputs.minute, inputs["hour"], inputs["minute"]).float(),
             "hour_correct": (outputs.hour == inputs["hour"].remainder(12)).float(),
             "centre_error": ((outputs.dial_center - centre).norm(dim=-1) / radius).float(),
+            "ellipse_error": ellipse.norm(dim=-1).float(),
             "confidence": outputs.confidence.float(),
             "has_clock": has.float(),
             "loss": outputs.loss.detach().float().expand(len(has)),
@@ -81,6 +86,7 @@ class ClockPhotoStep(ClockStep):
             metrics["within_5_min"] = (errors <= 5).float().mean().item()
             metrics["hour_accuracy"] = gathered["hour_correct"][has].mean().item()
             metrics["centre_error_radii"] = gathered["centre_error"][has].median().item()
+            metrics["ellipse_error"] = gathered["ellipse_error"][has].median().item()
             metrics["found_rate"] = found[has].float().mean().item()
         if (~has).any():
             metrics["false_alarm_rate"] = found[~has].float().mean().item()

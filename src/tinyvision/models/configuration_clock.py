@@ -168,7 +168,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             (``column_attention_width`` wide, ``column_attention_heads`` heads, a learned bias per circular
             offset) let every angle column see all the others before it votes: a column alone sees about
             50 degrees of the dial, too little to tell the 12 from its neighbours on a tilted dial. 0 (the
-            seed's study) keeps the purely convolutional readout.
+            seed's study and the photo reader's default) keeps the purely convolutional readout: on the photo
+            reader's dial crops two blocks did not pay at the CPU budget (2 epochs of 12,000 crops, 1,000
+            test scenes: mean error 37.1 vs 37.5 min, within 5 min 79.3 vs 79.7 %).
     """
 
     model_type = "tinyvision_clock"

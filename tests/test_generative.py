@@ -195,9 +195,9 @@ def test_gaussian_reconstruction_loss_with_a_fixed_and_a_calibrated_sigma():
 
 
 # ---------------------------------------------------------------------------- the adversarial step
-def _one_step(tmp_path, **learning_rates):
+def _one_step(tmp_path, **step_options):
     model, processor = build_model("gan", {k: v for k, v in SMALL_GAN.items() if k != "image_size"}, 32)
-    step = GANStep(model, processor, output_dir=str(tmp_path), num_sample_images=4, **learning_rates)
+    step = GANStep(model, processor, output_dir=str(tmp_path), num_sample_images=4, **step_options)
     batch = {"pixel_values": torch.randint(0, 255, (6, 3, 32, 32), dtype=torch.uint8)}
     engine = Engine(step, TrainingArguments(output_dir=str(tmp_path), optimizer="adam", learning_rate=1e-3),
                     TensorDataset(**batch))
@@ -225,6 +225,39 @@ def test_one_adversarial_step_updates_the_discriminator_and_the_generator_and_no
     assert changed == generator
     _, changed, _, _ = _one_step(tmp_path, generator_learning_rate=0.0)
     assert changed == discriminator
+
+
+@pytest.mark.parametrize("reuse_fakes, generator_passes", [(False, 2), (True, 1)])
+def test_reusing_the_fakes_saves_a_generator_pass_and_still_trains_both_players(reuse_fakes, generator_passes,
+                                                                                tmp_path, monkeypatch):
+    from tinyvision.models.modeling_gan import Generator
+
+    passes = []
+    forward = Generator.forward
+    monkeypatch.setattr(Generator, "forward",
+                        lambda self, latents: passes.append(len(latents)) or forward(self, latents))
+    model, changed, _, _ = _one_step(tmp_path, reuse_fakes=reuse_fakes)
+    assert passes == [6] * generator_passes  # one batch of fakes per pass, as many as the real batch
+    assert changed == set(model.state_dict())  # both players moved
+
+
+def test_the_profile_sets_reuse_fakes_and_the_command_line_wins():
+    from tinyvision.recipes import RECIPES, Recipe
+    from tinyvision.tasks.generative import GANArguments, VAEArguments, resolve_recipe
+
+    _, data, _ = resolve_recipe("gan", GANArguments(), TrainingArguments())
+    assert data["reuse_fakes"] is False  # the seed's loop: fresh noise for the generator step
+    _, data, _ = resolve_recipe("gan", GANArguments(profile="cpu"), TrainingArguments())
+    assert data["reuse_fakes"] is RECIPES["gan"]["cpu"].data.get("reuse_fakes", False)
+    _, data, _ = resolve_recipe("gan", GANArguments(profile="cpu", reuse_fakes=False), TrainingArguments())
+    assert data["reuse_fakes"] is False
+    monkey = Recipe(config={}, data={"reuse_fakes": True})
+    RECIPES["gan"]["_test"] = monkey
+    try:
+        assert resolve_recipe("gan", GANArguments(profile="_test"), TrainingArguments())[1]["reuse_fakes"] is True
+    finally:
+        del RECIPES["gan"]["_test"]
+    assert "reuse_fakes" not in resolve_recipe("vae", VAEArguments(), TrainingArguments())[1]
 
 
 # ----------------------------------------------------------------------------------- generation

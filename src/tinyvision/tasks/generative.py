@@ -83,9 +83,10 @@ class GANArguments(GenerativeArguments):
     discriminator_learning_rate: float | None = field(default=None, metadata={"help": "Default: --learning_rate."})
     gan_adam_beta1: float = field(
         default=0.5, metadata={"help": "Adam β₁ of both players (DCGAN's 0.5; --adam_beta1 is not used by the GAN)."})
-    reuse_fakes: bool = field(
-        default=False, metadata={"help": "Train the generator on the discriminator step's fakes (one generator "
-                                         "pass less) instead of fresh noise (Géron's Keras loop, the default)."})
+    reuse_fakes: bool | None = field(
+        default=None, metadata={"help": "Train the generator on the discriminator step's fakes (one generator "
+                                        "pass less per step) instead of fresh noise (Géron's Keras loop); "
+                                        "default: the profile's, else no."})
 
 
 @dataclass
@@ -346,8 +347,12 @@ def resolve_recipe(kind: str, args: GenerativeArguments, training_args: Training
         data["dedupe"] = args.dedupe
     if args.max_train_samples is not None:
         data["max_train_samples"] = args.max_train_samples
+    if getattr(args, "reuse_fakes", None) is not None:  # a GAN option
+        data["reuse_fakes"] = args.reuse_fakes
     data.setdefault("dedupe", False)
     data.setdefault("max_train_samples", None)
+    if kind == "gan":
+        data.setdefault("reuse_fakes", False)
     return config_overrides, data, resolve_training(training_args, kind, profile)
 
 
@@ -387,7 +392,7 @@ def build(kind: str, args: GenerativeArguments, training_args: TrainingArguments
     if kind == "gan":
         step = GANStep(model, processor, generator_learning_rate=args.generator_learning_rate,
                        discriminator_learning_rate=args.discriminator_learning_rate, adam_beta1=args.gan_adam_beta1,
-                       adam_beta2=training_args.adam_beta2, reuse_fakes=args.reuse_fakes, **common)
+                       adam_beta2=training_args.adam_beta2, reuse_fakes=data["reuse_fakes"], **common)
     else:
         step = VAEStep(model, processor, **common)
     run_config = {"task": f"image-generation-{kind}", "generative_args": asdict(args),

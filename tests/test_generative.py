@@ -242,21 +242,15 @@ def test_reusing_the_fakes_saves_a_generator_pass_and_still_trains_both_players(
 
 
 def test_the_profile_sets_reuse_fakes_and_the_command_line_wins():
-    from tinyvision.recipes import RECIPES, Recipe
     from tinyvision.tasks.generative import GANArguments, VAEArguments, resolve_recipe
 
     _, data, _ = resolve_recipe("gan", GANArguments(), TrainingArguments())
     assert data["reuse_fakes"] is False  # the seed's loop: fresh noise for the generator step
     _, data, _ = resolve_recipe("gan", GANArguments(profile="cpu"), TrainingArguments())
-    assert data["reuse_fakes"] is RECIPES["gan"]["cpu"].data.get("reuse_fakes", False)
+    assert data["reuse_fakes"] is True  # measured: 134.6 FID after 27 epochs (reports/task3)
     _, data, _ = resolve_recipe("gan", GANArguments(profile="cpu", reuse_fakes=False), TrainingArguments())
     assert data["reuse_fakes"] is False
-    monkey = Recipe(config={}, data={"reuse_fakes": True})
-    RECIPES["gan"]["_test"] = monkey
-    try:
-        assert resolve_recipe("gan", GANArguments(profile="_test"), TrainingArguments())[1]["reuse_fakes"] is True
-    finally:
-        del RECIPES["gan"]["_test"]
+    assert resolve_recipe("gan", GANArguments(profile="seed"), TrainingArguments())[1]["reuse_fakes"] is False
     assert "reuse_fakes" not in resolve_recipe("vae", VAEArguments(), TrainingArguments())[1]
 
 

@@ -335,6 +335,10 @@ class VAEStep(GenerativeStep):
 
 # ------------------------------------------------------------------------------------- recipe
 MODELS = {"gan": (GANConfig, GANModel), "vae": (VAEConfig, VAEModel)}
+# Each kind's data options (task arguments a profile may set) and the seed's value of each: every row, fresh noise
+# for the generator step.
+DATA_DEFAULTS = {"gan": {"dedupe": False, "max_train_samples": None, "reuse_fakes": False},
+                 "vae": {"dedupe": False, "max_train_samples": None}}
 
 
 def resolve_recipe(kind: str, args: GenerativeArguments, training_args: TrainingArguments):
@@ -343,16 +347,10 @@ def resolve_recipe(kind: str, args: GenerativeArguments, training_args: Training
     config_overrides = {**(profile.config if profile else {}), **parse_config_overrides(args.config_overrides)}
     check_config_fields(MODELS[kind][0], config_overrides)
     data = dict(profile.data) if profile else {}
-    if args.dedupe is not None:
-        data["dedupe"] = args.dedupe
-    if args.max_train_samples is not None:
-        data["max_train_samples"] = args.max_train_samples
-    if getattr(args, "reuse_fakes", None) is not None:  # a GAN option
-        data["reuse_fakes"] = args.reuse_fakes
-    data.setdefault("dedupe", False)
-    data.setdefault("max_train_samples", None)
-    if kind == "gan":
-        data.setdefault("reuse_fakes", False)
+    for name, default in DATA_DEFAULTS[kind].items():
+        if getattr(args, name) is not None:
+            data[name] = getattr(args, name)
+        data.setdefault(name, default)
     return config_overrides, data, resolve_training(training_args, kind, profile)
 
 

@@ -64,3 +64,24 @@ def test_keras_bench_skips_without_keras_and_runs_the_tinyvision_side(tmp_path, 
     args = bench_keras.parse_args(["--arrays", str(arrays), "--num_train_epochs", "1"])
     result = bench_keras.run_tinyvision(args)
     assert len(result["epoch_seconds"]) == 1 and np.isfinite(result["train_loss"])
+
+
+@pytest.mark.parametrize("reuse_fakes, generator_passes", [(False, 2), (True, 1)])
+def test_gan_step_benchmark_times_the_step_it_names(reuse_fakes, generator_passes, monkeypatch):
+    from tinyvision.models import GANConfig
+    from tinyvision.models.modeling_gan import Generator
+
+    bench_gan = _benchmark("bench_gan_step")
+    config = GANConfig(image_size=32, generator_filters=[8] * 4, discriminator_filters=[8] * 4,
+                       generator_dense_size=32, latent_dim=8, generator_batch_norm=True, discriminator_batch_norm=True)
+    model, optimizers = bench_gan.make(config, channels_last=False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    passes = []
+    forward = Generator.forward
+    monkeypatch.setattr(Generator, "forward",
+                        lambda self, latents: passes.append(len(latents)) or forward(self, latents))
+    bench_gan.step(model, optimizers, torch.rand(4, 3, 32, 32) * 2 - 1, reuse_fakes)
+    assert passes == [4] * generator_passes
+    changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"generator", "discriminator"}
+    assert all(p.requires_grad for p in model.parameters())

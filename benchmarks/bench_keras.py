@@ -50,6 +50,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num_train_epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1,
                         help="Compute threads of each side (torch; TensorFlow intra- and inter-op).")
+    parser.add_argument("--keras_threads", type=int, default=None,
+                        help="The Keras side's threads when they differ from --threads; 0: TensorFlow's own default "
+                             "(every core, as a user who sets nothing gets).")
     parser.add_argument("--rounds", type=int, default=1,
                         help="Runs of each side, alternating; the best epoch and the fastest process of each count.")
     parser.add_argument("--side_by_side", action="store_true",
@@ -113,8 +116,10 @@ def run_keras(args) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    threads = keras_thread_count(args)
+    if threads:  # 0: leave TensorFlow's default thread pools alone
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
 
     arrays = np.load(args.arrays)
@@ -155,6 +160,11 @@ def run_keras(args) -> dict:
     }
 
 
+def keras_thread_count(args) -> int:
+    """The Keras side's thread count (0: TensorFlow's default)."""
+    return args.threads if args.keras_threads is None else args.keras_threads
+
+
 def run_side(args) -> None:
     """Child process: train one side and print its result as one JSON line."""
     result = {"tinyvision": run_tinyvision, "keras": run_keras}[args.side](args)
@@ -178,7 +188,13 @@ def start(python: str, side: str, args, arrays: str) -> tuple[subprocess.Popen, 
     command = [python, os.path.abspath(__file__), "--side", side, "--arrays", arrays,
                "--batch_size", str(args.batch_size), "--learning_rate", str(args.learning_rate),
                "--num_train_epochs", str(args.num_train_epochs), "--threads", str(args.threads)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    threads = args.threads
+    if side == "keras":
+        threads = keras_thread_count(args)
+        command += ["--keras_threads", str(threads)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    if not threads:
+        env.pop("OMP_NUM_THREADS")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     return process, time.perf_counter()
 
@@ -218,7 +234,8 @@ def main(argv=None):
         arrays = os.path.join(folder, "fashion_mnist_train.npz")
         num_examples = write_arrays(args.data_dir, args.num_examples, arrays)
         print(f"{num_examples} examples, {args.num_train_epochs} epochs, batch {args.batch_size}, SGD "
-              f"{args.learning_rate}, {args.threads} thread(s) per side, "
+              f"{args.learning_rate}, threads: tinyvision {args.threads}, keras-tf "
+              f"{keras_thread_count(args) or 'default (TensorFlow chooses)'}, "
               f"{'side by side' if args.side_by_side else 'taking turns'}")
         runs = {"tinyvision": [], "keras-tf": []}
         sides = (("tinyvision", "tinyvision", sys.executable), ("keras-tf", "keras", python))

@@ -66,6 +66,23 @@ def test_keras_bench_skips_without_keras_and_runs_the_tinyvision_side(tmp_path, 
     assert len(result["epoch_seconds"]) == 1 and np.isfinite(result["train_loss"])
 
 
+@pytest.mark.parametrize("keras_threads, expected_omp", [(None, "1"), (2, "2"), (0, None)])
+def test_keras_side_threads_follow_keras_threads(keras_threads, expected_omp, monkeypatch):
+    bench_keras = _benchmark("bench_keras")
+    launched = []
+    monkeypatch.setattr(bench_keras.subprocess, "Popen",
+                        lambda command, env, **kwargs: launched.append((command, env)) or SimpleNamespace())
+    argv = ["--threads", "1"] + ([] if keras_threads is None else ["--keras_threads", str(keras_threads)])
+    args = bench_keras.parse_args(argv)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    bench_keras.start("python", "keras", args, "arrays.npz")
+    bench_keras.start("python", "tinyvision", args, "arrays.npz")
+    (keras_command, keras_env), (torch_command, torch_env) = launched
+    assert keras_env.get("OMP_NUM_THREADS") == expected_omp  # 0: TensorFlow picks its own thread pools
+    assert keras_command[keras_command.index("--keras_threads") + 1] == str(1 if keras_threads is None else keras_threads)
+    assert torch_env["OMP_NUM_THREADS"] == "1" and "--keras_threads" not in torch_command
+
+
 @pytest.mark.parametrize("reuse_fakes, generator_passes", [(False, 2), (True, 1)])
 def test_gan_step_benchmark_times_the_step_it_names(reuse_fakes, generator_passes, monkeypatch):
     from tinyvision.models import GANConfig

@@ -287,10 +287,10 @@ def test_default_threads_per_process_follow_the_step(monkeypatch):
 
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
     cpu = SimpleNamespace(device=torch.device("cpu"), num_processes=2)
-    assert default_num_threads(cpu) == 1  # small models: one thread per process
-    assert default_num_threads(cpu, "share") == 4  # the GAN and VAE: the cores split among the processes
+    assert default_num_threads(cpu) == 4  # the cores split among the processes
+    assert default_num_threads(cpu, "one") == 1  # a step that pins itself to one thread
     assert default_num_threads(SimpleNamespace(device=torch.device("cpu"), num_processes=16), "share") == 1
     assert default_num_threads(SimpleNamespace(device=torch.device("cuda"), num_processes=1), "share") is None
     from tinyvision.tasks.generative import GANStep, VAEStep
 
-    assert GANStep.cpu_threads == VAEStep.cpu_threads == "share" and ClassificationStep.cpu_threads == "one"
+    assert GANStep.cpu_threads == VAEStep.cpu_threads == ClassificationStep.cpu_threads == "share"

@@ -309,7 +309,7 @@ def test_the_runner_builds_the_run_the_training_script_builds(monkeypatch, tmp_p
             "--max_eval_samples", str(profile.max_eval_samples["mlp"]),
             "--output_dir", str(run_dir), "--seed", str(unit.seed), "--num_train_epochs", str(profile.epochs["mlp"]),
             "--checkpointing_steps", "epoch", "--checkpoints_total_limit", "1", "--resume_from_checkpoint", "latest",
-            "--disable_tqdm", "true"]
+            "--disable_tqdm", "true", "--num_threads", str(torch.get_num_threads())]  # a unit keeps its process's
     for name, value in unit.variant.training.items():
         argv += [f"--{name}", str(value)]
     parsed = HfArgumentParser((classification.ClassifierArguments, TrainingArguments)).parse_args_into_dataclasses(argv)
@@ -323,7 +323,7 @@ def test_the_runner_builds_the_run_the_training_script_builds(monkeypatch, tmp_p
     argv = ["--model", "reader", "--head", "classification", "--interval_minutes", "15", "--num_proc", "1",
             "--config_overrides", "{}", "--output_dir", str(run_dir), "--seed", str(unit.seed),
             "--num_train_epochs", "1", "--checkpointing_steps", "epoch", "--checkpoints_total_limit", "1",
-            "--resume_from_checkpoint", "latest", "--disable_tqdm", "true"]
+            "--resume_from_checkpoint", "latest", "--disable_tqdm", "true", "--num_threads", str(torch.get_num_threads())]
     for name, value in smoke.items():
         argv += [f"--{name}", str(value)]
     parsed = HfArgumentParser((clock.ClockArguments, TrainingArguments)).parse_args_into_dataclasses(argv)

@@ -136,11 +136,16 @@ def _dataset_path(data_dir: str, dataset: str) -> str:
 
 
 def _unit_training_args(unit: Unit, run_dir: Path, disable_tqdm: bool, epochs: int | None):
+    import torch
+
     from ..training import TrainingArguments
 
+    # The study runs one process per core (shards side by side): each unit keeps the threads its process was
+    # given (run_experiments.py --num_threads, 1 by default) instead of the engine's share of the machine.
     return TrainingArguments(output_dir=str(run_dir), seed=unit.seed, num_train_epochs=epochs,
                              checkpointing_steps="epoch", checkpoints_total_limit=1, resume_from_checkpoint="latest",
-                             disable_tqdm=disable_tqdm, **unit.variant.training)
+                             disable_tqdm=disable_tqdm, num_threads=torch.get_num_threads(),
+                             **unit.variant.training)
 
 
 def classifier_run(unit: Unit, data_dir: str, run_dir: Path, disable_tqdm: bool = True):

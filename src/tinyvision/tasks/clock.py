@@ -52,7 +52,7 @@ class ClockArguments:
     )
     num_train_examples: int | None = field(
         default=None,
-        metadata={"help": "Generated training clocks (for a dataset: use at most this many); default 30,000 scenes "
+        metadata={"help": "Generated training clocks (for a dataset: use at most this many); default 40,000 scenes "
                           "for the photo reader, 40,000 clocks for the reader."},
     )
     num_eval_examples: int = field(
@@ -102,7 +102,7 @@ class ClockArguments:
         if self.image_size is None:
             self.image_size = 256 if photo else 96
         if self.num_train_examples is None:
-            self.num_train_examples = 30_000 if photo else 40_000
+            self.num_train_examples = 40_000
         if photo:
             if self.head != "angles":
                 raise ValueError("the photo reader reads with the 'angles' head; other heads need --model reader")

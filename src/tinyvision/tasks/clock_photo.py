@@ -6,7 +6,7 @@ always fresh), over photographic backgrounds where ``--backgrounds`` finds them,
 and the reader together: the detector on the dial's centre and ellipse, the reader on frontal crops of the true
 dial (jittered). Validation and test read every scene through the whole pipeline (the detector's crop).
 
-Default recipe: 30,000 scenes at 256×256, 4 epochs, batch 32, AdamW (weight decay 1e-4) with a one-cycle
+Default recipe: 40,000 scenes at 256×256, 5 epochs, batch 32, AdamW (weight decay 1e-4) with a one-cycle
 schedule peaking at 3e-3, gradients clipped at 2; 5 % of the scenes hold no clock. After each epoch the
 model's ``detection_threshold`` is calibrated on the validation scenes without a clock (at most 5 % of them
 flagged), so the saved model says "no clock" at a measured false-alarm rate.

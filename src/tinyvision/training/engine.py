@@ -129,10 +129,10 @@ def list_checkpoints(output_dir: str | Path) -> list[Path]:
     return sorted(folders, key=lambda path: int(path.name[len(CHECKPOINT_PREFIX):]))
 
 
-def default_num_threads(accelerator: Accelerator, cpu_threads: str = "one") -> int | None:
-    """torch threads per process on CPU when the user gave none: one (small models run fastest on one thread,
-    measured: benchmarks/bench_training.py) or, for a step that declares ``cpu_threads = "share"``, the
-    machine's cores split among the processes. None (torch's own choice) off the CPU."""
+def default_num_threads(accelerator: Accelerator, cpu_threads: str = "share") -> int | None:
+    """torch threads per process on CPU when the user gave none: the machine's cores split among the processes
+    (``cpu_threads = "share"``, every step's default), or one for a step that declares ``cpu_threads = "one"``.
+    None (torch's own choice) off the CPU."""
     if accelerator.device.type != "cpu":
         return None
     if cpu_threads == "share":

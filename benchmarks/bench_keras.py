@@ -49,7 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--learning_rate", type=float, default=0.01)
     parser.add_argument("--num_train_epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1,
-                        help="Compute threads of each side (torch; TensorFlow intra- and inter-op).")
+                        help="Compute threads of each side (torch; TensorFlow intra- and inter-op); 0: each side's own "
+                             "default, what a user who sets nothing gets (tinyvision's engine: the machine's cores; "
+                             "TensorFlow: its own thread pools).")
     parser.add_argument("--keras_threads", type=int, default=None,
                         help="The Keras side's threads when they differ from --threads; 0: TensorFlow's own default "
                              "(every core, as a user who sets nothing gets).")
@@ -101,14 +103,14 @@ def run_tinyvision(args) -> dict:
         training_args = TrainingArguments(
             output_dir=output_dir, num_train_epochs=args.num_train_epochs, per_device_train_batch_size=args.batch_size,
             optimizer="sgd", learning_rate=args.learning_rate, checkpointing_steps="no", disable_tqdm=True,
-            num_threads=args.threads,
+            num_threads=args.threads or None,  # 0: the engine's own default
         )
         result = Engine(ClassificationStep(model, processor), training_args, dataset).train()
     return {
         "epoch_seconds": [record["epoch_time_s"] for record in result.history],
         "train_loss": result.history[-1]["train_loss"],
         "train_accuracy": result.history[-1]["train_accuracy"],
-        "framework": f"torch {torch.__version__}",
+        "framework": f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)",
     }
 
 
@@ -234,7 +236,7 @@ def main(argv=None):
         arrays = os.path.join(folder, "fashion_mnist_train.npz")
         num_examples = write_arrays(args.data_dir, args.num_examples, arrays)
         print(f"{num_examples} examples, {args.num_train_epochs} epochs, batch {args.batch_size}, SGD "
-              f"{args.learning_rate}, threads: tinyvision {args.threads}, keras-tf "
+              f"{args.learning_rate}, threads: tinyvision {args.threads or 'default (the engine chooses)'}, keras-tf "
               f"{keras_thread_count(args) or 'default (TensorFlow chooses)'}, "
               f"{'side by side' if args.side_by_side else 'taking turns'}")
         runs = {"tinyvision": [], "keras-tf": []}

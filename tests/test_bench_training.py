@@ -83,6 +83,27 @@ def test_keras_side_threads_follow_keras_threads(keras_threads, expected_omp, mo
     assert torch_env["OMP_NUM_THREADS"] == "1" and "--keras_threads" not in torch_command
 
 
+def test_threads_zero_leaves_each_side_its_own_default(tmp_path, monkeypatch):
+    bench_keras = _benchmark("bench_keras")
+    launched = []
+    monkeypatch.setattr(bench_keras.subprocess, "Popen",
+                        lambda command, env, **kwargs: launched.append((command, env)) or SimpleNamespace())
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    args = bench_keras.parse_args(["--threads", "0"])
+    bench_keras.start("python", "keras", args, "arrays.npz")
+    bench_keras.start("python", "tinyvision", args, "arrays.npz")
+    assert all("OMP_NUM_THREADS" not in env for _, env in launched)  # neither side is pinned
+
+    arrays = tmp_path / "arrays.npz"
+    bench_keras.write_arrays(None, 40, str(arrays))
+    seen = []
+    monkeypatch.setattr("tinyvision.training.engine.default_num_threads",
+                        lambda accelerator, cpu_threads="share": seen.append(cpu_threads) or 1)
+    bench_keras.run_tinyvision(bench_keras.parse_args(["--arrays", str(arrays), "--num_train_epochs", "1",
+                                                       "--threads", "0"]))
+    assert seen == ["share"]  # the engine chose the threads, as train_classifier.py's would
+
+
 @pytest.mark.parametrize("reuse_fakes, generator_passes", [(False, 2), (True, 1)])
 def test_gan_step_benchmark_times_the_step_it_names(reuse_fakes, generator_passes, monkeypatch):
     from tinyvision.models import GANConfig

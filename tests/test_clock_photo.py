@@ -201,7 +201,8 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"reader": {**TINY_READER, "num_channels": 3}}, "reader.num_channels"),
      ({"rectifier_size": 8}, "rectifier_size"), ({"rectifier_size": -1}, "rectifier_size"),
      ({"rectifier_fill": 1.5}, "rectifier_fill"), ({"rectifier_channels": []}, "rectifier_channels"),
-     ({"rectifier_jitter": -0.1}, "rectifier_jitter")],
+     ({"rectifier_jitter": -0.1}, "rectifier_jitter"), ({"test_time_scales": []}, "test_time_scales"),
+     ({"test_time_scales": [1.0, 3.0]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -251,6 +252,56 @@ def test_training_step_learns_and_handles_scenes_without_a_clock():
     centres = dial_geometry(batch["dial_homography"][:3])[0]
     assert (out.dial_center[:3] - centres).norm(dim=-1).max() < 3.0
     assert out.confidence[:3].min() > 0.5 > out.confidence[3]
+
+
+def test_one_plain_read_is_the_reader_itself():
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False)).eval()
+    assert not model.augments_reads
+    pixels = torch.randn(3, 1, 64, 64)
+    centre, shape = torch.tensor([[30.0, 34.0]] * 3), 12.0 * torch.eye(2).expand(3, 2, 2)
+    with torch.no_grad():
+        logits, minutes = model.read_dials(pixels, centre, shape)
+        read = model.reader(pixel_values=cut_dials(pixels, centre, shape, 32, model.config.crop_fill))
+    torch.testing.assert_close(logits, read.logits)
+    torch.testing.assert_close(minutes, read.minutes)
+
+
+def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image():
+    """With test_time_flip the pooled votes of a dial and of its mirror image are mirror images: every angle
+    negates (sin flips sign, cos stays), so the reading does not favour either sense of the dial."""
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=True)).eval()
+    assert model.augments_reads
+    pixels = torch.randn(2, 1, 64, 64)
+    centre, shape = torch.tensor([[32.0, 32.0]] * 2), 14.0 * torch.eye(2).expand(2, 2, 2)  # the image's centre
+    with torch.no_grad():
+        logits, _ = model.read_dials(pixels, centre, shape)
+        mirrored, _ = model.read_dials(pixels.flip(-1), centre, shape)
+    torch.testing.assert_close(mirrored[:, 0::2], -logits[:, 0::2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(mirrored[:, 1::2], logits[:, 1::2], atol=1e-5, rtol=1e-4)
+    plain = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=False)).eval()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        unpooled, _ = plain.read_dials(pixels.flip(-1), centre, shape)
+    assert not torch.allclose(unpooled[:, 0::2], -logits[:, 0::2], atol=1e-3)  # the reader alone is not symmetric
+
+
+def test_evaluation_reads_as_inference_does_and_training_reads_once():
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config()).eval()  # the defaults: three scales, mirrored
+    assert model.config.test_time_scales == [0.93, 1.0, 1.07] and model.config.test_time_flip
+    batch = _batch()
+    with torch.no_grad():
+        scored = model(**batch)
+        inferred = model(pixel_values=batch["pixel_values"])
+    torch.testing.assert_close(scored.minutes, inferred.minutes)
+    assert scored.loss is not None
+    calls = []
+    model.reader.register_forward_hook(lambda module, args, kwargs, output: calls.append(len(kwargs["pixel_values"])),
+                                       with_kwargs=True)
+    model.train()(**batch)
+    assert calls == [3]  # one read of the three scenes that hold a clock, no test-time reads
 
 
 def test_missing_time_with_a_homography_is_refused():

@@ -60,6 +60,10 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         rectifier_jitter: during training the rectifier's crop is cut round the true dial moved and rescaled
             by this much (in dial radii), the size of the detector's errors.
         reader_loss_weight, detector_loss_weight, rectifier_loss_weight: weights of the stages' losses.
+        test_time_scales: outside training the reader reads the found dial once per scale here (the crop's
+            dial radius times each) and pools the votes of every read; ``[1.0]``: one read.
+        test_time_flip: outside training, also read each of those crops mirrored left-right (its votes
+            mirrored back), which doubles the reads.
         reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
             the head must be ``angles``: its angle targets come from the dial's homography).
     """
@@ -86,6 +90,8 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         rectifier_jitter: float = 0.08,
         rectifier_loss_weight: float = 1.0,
         initializer: str = "he_uniform",
+        test_time_scales=(0.93, 1.0, 1.07),
+        test_time_flip: bool = True,
         reader: dict | None = None,
         **kwargs,
     ):
@@ -107,6 +113,8 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.rectifier_jitter = float(rectifier_jitter)
         self.rectifier_loss_weight = float(rectifier_loss_weight)
         self.initializer = initializer
+        self.test_time_scales = [float(scale) for scale in test_time_scales]
+        self.test_time_flip = test_time_flip
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
         for key in ("transformers_version", "model_type", "architectures", "auto_map"):
@@ -142,6 +150,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_positive_ints("rectifier_channels", self.rectifier_channels, allow_empty=False)
         if not 0.1 <= self.rectifier_fill <= 1.0:
             raise ValueError(f"`rectifier_fill` must be in [0.1, 1], got {self.rectifier_fill}")
+        if not self.test_time_scales or not all(0.5 <= scale <= 2.0 for scale in self.test_time_scales):
+            raise ValueError(f"`test_time_scales` must be a non-empty list of crop scales in [0.5, 2] (1.0: the dial "
+                             f"as found), got {self.test_time_scales}")
+        if not isinstance(self.test_time_flip, bool):
+            raise ValueError(f"`test_time_flip` must be a bool, got {self.test_time_flip!r}")
         reader = self.reader_config
         if reader.head != "angles":
             raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "

@@ -305,6 +305,33 @@ class ClockReader(TinyVisionPreTrainedModel):
         """
         return self.head.named(logits)
 
+    def backbone(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Images → the conv stack's features (polar (B, C, R, A) when ``config.polar``)."""
+        config = self.config
+        hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
+        if config.coord_channels:
+            hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
+        if config.angle_channels:
+            hidden = add_angle_channels(hidden)
+        return self.features(hidden)
+
+    def column_votes(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The polar ``angles`` reader's column softmax weights and vote directions (degrees), both (B, A, 4)."""
+        if not self.reads_columns:
+            raise ValueError("column votes need the 'angles' head on a polar grid")
+        log_weights, votes, _ = self.column_readout(self.backbone(pixel_values))
+        return log_weights.exp(), votes
+
+    def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Column weights and votes (B, A', 4) → (logits (B, 8), minutes on the dial (B,)). The columns may come
+        from several reads of one dial (their weights summing to 1 per target): the angles are the weighted mean
+        of every vote and 12 o'clock the heaviest point of the tick lattice over all of them."""
+        logits = vote_vectors(weights, votes)
+        with torch.no_grad():
+            tick_phase = self.head.named(logits)["tick_phase_degrees"]
+            marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase)
+        return logits, self.head.decode(logits, marker)
+
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -318,21 +345,11 @@ class ClockReader(TinyVisionPreTrainedModel):
     ) -> ClockReaderOutput:
         config = self.config
         check_pixel_values(pixel_values, config.num_channels, config.image_size)
-        hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
-        if config.coord_channels:
-            hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
-        if config.angle_channels:
-            hidden = add_angle_channels(hidden)
-        features = self.features(hidden)
-        marker = column_log_weights = None
+        features = self.backbone(pixel_values)
+        column_log_weights = None
         if self.reads_columns:
             column_log_weights, votes, directions = self.column_readout(features)
-            weights = column_log_weights.exp()
-            logits = vote_vectors(weights, votes)
-            with torch.no_grad():
-                tick_phase = self.head.named(logits)["tick_phase_degrees"]
-                marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase)
-            minutes = self.head.decode(logits, marker)
+            logits, minutes = self.decode_votes(column_log_weights.exp(), votes)
         else:
             logits = self.dense_logits(features)
             minutes = self.head.decode(logits)

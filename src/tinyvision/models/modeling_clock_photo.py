@@ -353,6 +353,32 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         outputs = self.rectifier(crops)
         return (outputs, *rectified_dial(centre, shape, outputs))
 
+    @property
+    def augments_reads(self) -> bool:
+        return len(self.config.test_time_scales) > 1 or self.config.test_time_scales[0] != 1.0 or \
+            self.config.test_time_flip
+
+    def read_dials(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, minutes) of the dials ``(centre, shape)`` read once per ``test_time_scales`` (and mirrored,
+        with ``test_time_flip``), all the reads' column votes pooled: a mirrored crop's vote for direction θ is
+        a vote for -θ in the crop. Mirroring keeps "up" up, so the reader's prior for upright dials holds."""
+        config, reader = self.config, self.reader
+        size = reader.config.image_size
+        crops = torch.cat([cut_dials(pixel_values, centre, shape * scale, size, config.crop_fill)
+                           for scale in config.test_time_scales])
+        if config.test_time_flip:
+            crops = torch.cat((crops, crops.flip(-1)))
+        weights, votes = reader.column_votes(crops)
+        reads = len(crops) // len(pixel_values)
+        if config.test_time_flip:
+            half = len(crops) // 2
+            votes = torch.cat((votes[:half], (-votes[half:]).remainder(360.0)))
+        # (reads * B, A, 4) → (B, reads * A, 4): every read's columns side by side, each read weighing 1 / reads
+        weights = torch.cat(weights.split(len(pixel_values)), 1) / reads
+        votes = torch.cat(votes.split(len(pixel_values)), 1)
+        return reader.decode_votes(weights, votes)
+
     def forward(
         self,
         pixel_values: torch.Tensor,
@@ -397,11 +423,15 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             dial_angles = torch.stack((torch.zeros_like(hour_f), 30.0 * hour_f + minute_f / 2.0, 6.0 * minute_f), -1)
             angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
             reader_targets = (has, angles)
+        augmented = not self.training and self.augments_reads
         # the reader stage's own config: config.reader_config would build (and validate) a new one per call
-        crops = cut_dials(pixel_values, crop_centre, crop_shape, self.reader.config.image_size, config.crop_fill)
+        crops = None if augmented and reader_targets is None else cut_dials(
+            pixel_values, crop_centre, crop_shape, self.reader.config.image_size, config.crop_fill)
         logits = torch.zeros(batch, self.reader.head.num_outputs, device=grid.device)
         minutes = torch.zeros(batch, device=grid.device)
-        if reader_targets is None:
+        if reader_targets is None and augmented:
+            logits, minutes = self.read_dials(pixel_values, crop_centre, crop_shape)
+        elif reader_targets is None:
             read = self.reader(pixel_values=crops)
             logits, minutes = read.logits, read.minutes
         else:
@@ -423,6 +453,8 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                 loss = loss + config.rectifier_loss_weight * rectifier_loss
             if reader_loss is not None:
                 loss = loss + config.reader_loss_weight * reader_loss
+            if augmented:  # evaluation reads as inference does
+                logits, minutes = (value.float() for value in self.read_dials(pixel_values, crop_centre, crop_shape))
         hour_read, minute_read = split_dial_minutes(minutes)
         named = self.reader.named_outputs(logits)
         crop_degrees = torch.stack([named[name] for name in HAND_ANGLES], -1)

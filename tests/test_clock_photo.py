@@ -202,7 +202,8 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"rectifier_size": 8}, "rectifier_size"), ({"rectifier_size": -1}, "rectifier_size"),
      ({"rectifier_fill": 1.5}, "rectifier_fill"), ({"rectifier_channels": []}, "rectifier_channels"),
      ({"rectifier_jitter": -0.1}, "rectifier_jitter"), ({"test_time_scales": []}, "test_time_scales"),
-     ({"test_time_scales": [1.0, 3.0]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip")],
+     ({"test_time_scales": [1.0, 3.0]}, "test_time_scales"), ({"test_time_scales": 1.0}, "test_time_scales"),
+     ({"test_time_scales": ["1.0"]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -285,6 +286,14 @@ def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image():
     with torch.no_grad():
         unpooled, _ = plain.read_dials(pixels.flip(-1), centre, shape)
     assert not torch.allclose(unpooled[:, 0::2], -logits[:, 0::2], atol=1e-3)  # the reader alone is not symmetric
+
+
+def test_a_reader_without_polar_columns_reads_once():
+    model = ClockPhotoReader(tiny_config(reader={**TINY_READER, "polar": False, "angle_channels": False})).eval()
+    assert model.config.test_time_flip and not model.augments_reads  # nothing to pool: one plain read
+    with torch.no_grad():
+        out = model(pixel_values=torch.randn(2, 1, 64, 64))
+    assert out.minutes.shape == (2,) and torch.isfinite(out.minutes).all()
 
 
 def test_evaluation_reads_as_inference_does_and_training_reads_once():

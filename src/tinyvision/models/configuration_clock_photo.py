@@ -113,7 +113,8 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.rectifier_jitter = float(rectifier_jitter)
         self.rectifier_loss_weight = float(rectifier_loss_weight)
         self.initializer = initializer
-        self.test_time_scales = [float(scale) for scale in test_time_scales]
+        self.test_time_scales = list(test_time_scales) if isinstance(test_time_scales, (list, tuple)) else \
+            test_time_scales
         self.test_time_flip = test_time_flip
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
@@ -150,7 +151,10 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_positive_ints("rectifier_channels", self.rectifier_channels, allow_empty=False)
         if not 0.1 <= self.rectifier_fill <= 1.0:
             raise ValueError(f"`rectifier_fill` must be in [0.1, 1], got {self.rectifier_fill}")
-        if not self.test_time_scales or not all(0.5 <= scale <= 2.0 for scale in self.test_time_scales):
+        scales = self.test_time_scales
+        if not isinstance(scales, list) or not scales or not all(
+                isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0.5 <= scale <= 2.0
+                for scale in scales):
             raise ValueError(f"`test_time_scales` must be a non-empty list of crop scales in [0.5, 2] (1.0: the dial "
                              f"as found), got {self.test_time_scales}")
         if not isinstance(self.test_time_flip, bool):

@@ -355,8 +355,9 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
 
     @property
     def augments_reads(self) -> bool:
-        return len(self.config.test_time_scales) > 1 or self.config.test_time_scales[0] != 1.0 or \
-            self.config.test_time_flip
+        """Whether inference reads each dial more than once (only the polar ``angles`` reader pools its votes)."""
+        scales = self.config.test_time_scales
+        return self.reader.reads_columns and (len(scales) > 1 or scales[0] != 1.0 or self.config.test_time_flip)
 
     def read_dials(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -445,7 +445,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                 reader_loss = read.loss
                 logits = logits.index_copy(0, rows, read.logits.float())
                 minutes = minutes.index_copy(0, rows, read.minutes.float())
-            if len(others) and not self.training:
+            if len(others) and not self.training and not augmented:  # augmented: read_dials reads them below
                 read = self.reader(pixel_values=crops[others])
                 logits = logits.index_copy(0, others, read.logits.float())
                 minutes = minutes.index_copy(0, others, read.minutes.float())

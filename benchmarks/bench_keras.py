@@ -223,6 +223,14 @@ def report(name: str, result: dict, num_examples: int) -> None:
           f"accuracy {result['train_accuracy']:.4f}")
 
 
+def median_epoch_seconds(runs: list[dict]) -> float:
+    """The median epoch time over every run of one side, each run's first epoch left out when it has more (it
+    holds warm-up, and tracing for Keras). Unlike the best epoch, it does not depend on one lucky epoch of a
+    machine whose speed drifts; like it, both sides are measured the same way."""
+    epochs = [seconds for run in runs for seconds in (run["epoch_seconds"][1:] or run["epoch_seconds"])]
+    return float(np.median(epochs))
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.side:
@@ -255,11 +263,14 @@ def main(argv=None):
     epoch_ratio = min(keras["epoch_seconds"]) / min(tinyvision["epoch_seconds"])
     process_ratio = min(run["process_seconds"] for run in runs["keras-tf"]) / \
         min(run["process_seconds"] for run in runs["tinyvision"])
+    median_ratio = median_epoch_seconds(runs["keras-tf"]) / median_epoch_seconds(runs["tinyvision"])
     if args.rounds > 1:
         print(f"best of {args.rounds} rounds per side:")
     print(f"tinyvision/keras-tf per-epoch throughput ratio (best epoch): {epoch_ratio:.2f}")
+    print(f"tinyvision/keras-tf per-epoch throughput ratio (median epoch): {median_ratio:.2f}")
     print(f"tinyvision/keras-tf whole-process speed ratio: {process_ratio:.2f}")
-    return {"tinyvision": tinyvision, "keras": keras, "epoch_ratio": epoch_ratio, "process_ratio": process_ratio}
+    return {"tinyvision": tinyvision, "keras": keras, "epoch_ratio": epoch_ratio, "median_epoch_ratio": median_ratio,
+            "process_ratio": process_ratio}
 
 
 if __name__ == "__main__":

@@ -123,3 +123,25 @@ def test_gan_step_benchmark_times_the_step_it_names(reuse_fakes, generator_passe
     changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed == {"generator", "discriminator"}
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_median_epoch_leaves_out_each_runs_first_epoch():
+    bench_keras = _benchmark("bench_keras")
+    runs = [{"epoch_seconds": [9.0, 4.0, 5.0]}, {"epoch_seconds": [30.0, 7.0]}]
+    assert bench_keras.median_epoch_seconds(runs) == 5.0  # median of 4, 5, 7: the 9 and 30 of warm-up left out
+    assert bench_keras.median_epoch_seconds([{"epoch_seconds": [6.0]}, {"epoch_seconds": [8.0]}]) == 7.0
+
+
+def test_main_prints_best_median_and_process_ratios(monkeypatch, capsys):
+    bench_keras = _benchmark("bench_keras")
+    epochs = {"tinyvision": iter([[8.0, 4.0], [7.0, 6.0]]), "keras": iter([[12.0, 9.0], [10.0, 8.0]])}
+    monkeypatch.setattr(bench_keras, "keras_python", lambda args: "python")
+    monkeypatch.setattr(bench_keras, "write_arrays", lambda data_dir, num_examples, path: num_examples)
+    monkeypatch.setattr(bench_keras, "spawn", lambda python, side, args, arrays: {
+        "epoch_seconds": next(epochs[side]), "process_seconds": 20.0 if side == "tinyvision" else 30.0,
+        "framework": side, "train_loss": 0.5, "train_accuracy": 0.8})
+    result = bench_keras.main(["--num_examples", "100", "--rounds", "2"])
+    assert result["epoch_ratio"] == 8.0 / 4.0  # best epochs: Keras 8 s, tinyvision 4 s
+    assert result["median_epoch_ratio"] == 8.5 / 5.0  # later epochs: Keras 9, 8; tinyvision 4, 6
+    assert result["process_ratio"] == 1.5
+    assert "(median epoch): 1.70" in capsys.readouterr().out

@@ -449,6 +449,54 @@ def score(reader, images, hours, minutes, batch_size: int) -> tuple[dict, np.nda
     return summary, pred_hours, pred_minutes
 
 
+ROTATIONS = tuple(range(0, 360, 30))
+
+
+def _gap(a, b):
+    """Signed smallest angle from ``b`` to ``a`` in degrees, in [-180, 180)."""
+    return (np.asarray(a, dtype=float) - np.asarray(b, dtype=float) + 180.0) % 360.0 - 180.0
+
+
+def by_rotation(reader, per_rotation: int, seed: int, size: int, batch_size: int) -> list[dict]:
+    """``per_rotation`` independent clocks with the dial turned by each of ``ROTATIONS`` (degrees clockwise):
+    per turn, the mean error, the share read within 5 minutes, the misses (over 5 minutes) and how many of them
+    put 12 nearer image-up than the dial's true 12 by more than half a mark (from ``hands.twelve``, image degrees;
+    None for a reader that does not say where it put 12). A reader that trusts "12 is at the top" over the
+    dial's own 12 o'clock cue shows it here."""
+    from tinyvision.metrics import common_sense_error
+
+    rows = []
+    for rotation in ROTATIONS:
+        rng = np.random.default_rng([seed, 2025, rotation])
+        times = rng.integers(720, size=per_rotation)
+        images = [render_independent_clock(int(t // 60), int(t % 60), rng, size, rotation=rotation) for t in times]
+        outputs = reader(images, batch_size=batch_size)
+        errors = common_sense_error(np.array([o["hour"] for o in outputs]), np.array([o["minute"] for o in outputs]),
+                                    times // 60, times % 60)
+        twelves = [o.get("hands", {}).get("twelve") for o, e in zip(outputs, errors) if e > 5]
+        twelves = np.array([t for t in twelves if t is not None], dtype=float)
+        # "Nearer up": the read 12 is closer to image-up (0 degrees) than the true 12, by more than half a mark.
+        nearer_up = np.abs(_gap(twelves, 0.0)) < abs(_gap(rotation, 0.0)) - 15.0
+        rows.append({"rotation": rotation, "num_clocks": per_rotation, "cse_mean": round(float(errors.mean()), 3),
+                     "within_5_min": round(float(np.mean(errors <= 5)), 4), "misses": int(np.sum(errors > 5)),
+                     "misses_read_nearer_up": int(nearer_up.sum()) if len(twelves) else None})
+    return rows
+
+
+def save_rotation_plot(path, rows) -> None:
+    fig = Figure(figsize=(6, 3.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.plot([r["rotation"] for r in rows], [r["cse_mean"] for r in rows], marker="o")
+    ax.set_xticks(list(ROTATIONS))
+    ax.set_xlabel("dial turned (degrees clockwise)")
+    ax.set_ylabel("mean error (min)")
+    ax.set_title("independent clocks by the turn of the dial")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+
+
 def save_grid(path, images, titles, cols: int, title_colors=None) -> None:
     rows = math.ceil(len(images) / cols)
     fig = Figure(figsize=(cols * 1.7, rows * 1.9), dpi=100)
@@ -475,6 +523,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=int, default=64, help="Images per pipeline forward pass.")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     parser.add_argument("--output_dir", default="reports/task2/transfer")
+    parser.add_argument("--by_rotation", type=int, default=0, metavar="N",
+                        help="Also read N independent clocks at each dial turn 0, 30, ..., 330 degrees and report the "
+                             "error by turn (table, results.json 'by_rotation', by_rotation.png); 0: skip.")
     args = parser.parse_args(argv)
 
     import torch
@@ -528,6 +579,14 @@ def main(argv=None) -> dict:
         "own_renderer": own_summary,
         "independent_renderer": ind_summary,
     }
+    if args.by_rotation:
+        rows = by_rotation(reader, args.by_rotation, args.seed, args.size, args.batch_size)
+        print("independent clocks by dial turn: turn, mean error (min), within 5 min, misses (of them read nearer up)")
+        for row in rows:
+            print(f"{row['rotation']:6d} {row['cse_mean']:9.1f} {row['within_5_min']:8.2f} {row['misses']:5d} "
+                  f"({row['misses_read_nearer_up']})")
+        save_rotation_plot(os.path.join(args.output_dir, "by_rotation.png"), rows)
+        results["by_rotation"] = rows
     with open(os.path.join(args.output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     return results

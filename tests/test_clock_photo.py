@@ -481,3 +481,23 @@ def test_calibrated_threshold_flags_the_chosen_share_of_empty_scenes():
     threshold = calibrated_threshold(confidences, 0.05)
     assert (confidences >= threshold).float().mean().item() == pytest.approx(0.05, abs=0.011)
     assert calibrated_threshold(torch.zeros(10)) == 0.15 and calibrated_threshold(torch.ones(10)) == 0.85
+
+
+def test_clock_transfer_by_rotation_counts_readings_pulled_up(tmp_path):
+    transfer = _benchmark("clock_transfer")
+
+    def reader_at_noon(images, batch_size):  # reads every clock as 12:00 with 12 at the top of the image
+        return [{"hour": 0, "minute": 0, "hands": {"twelve": 0.0}} for _ in images]
+
+    rows = transfer.by_rotation(reader_at_noon, 2, seed=0, size=48, batch_size=2)
+    assert [row["rotation"] for row in rows] == list(range(0, 360, 30))
+    by_turn = {row["rotation"]: row for row in rows}
+    assert by_turn[0]["misses_read_nearer_up"] == 0  # already at the top: not pulled
+    assert by_turn[90]["misses_read_nearer_up"] == by_turn[90]["misses"] > 0
+    assert by_turn[180]["misses_read_nearer_up"] == by_turn[180]["misses"]
+    assert all(0 <= row["within_5_min"] <= 1 and row["cse_mean"] >= 0 for row in rows)
+    without_hands = transfer.by_rotation(lambda images, batch_size: [{"hour": 0, "minute": 0} for _ in images],
+                                         1, seed=0, size=48, batch_size=1)
+    assert all(row["misses_read_nearer_up"] is None for row in without_hands)
+    transfer.save_rotation_plot(tmp_path / "by_rotation.png", rows)
+    assert (tmp_path / "by_rotation.png").stat().st_size > 0

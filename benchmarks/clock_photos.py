@@ -122,6 +122,17 @@ def _clock(reading: dict) -> str:
     return f"{reading['hour'] % 12 or 12}:{reading['minute']:02d}"
 
 
+def command_line(script: str, args: argparse.Namespace) -> str:
+    """The command that repeats a run: every argument that has a value, lists as space-separated values."""
+    parts = [f"python {script}"]
+    for name, value in vars(args).items():
+        if value is None or value is False:
+            continue
+        parts.append(f"--{name}" if value is True else f"--{name} " + (
+            " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)))
+    return " ".join(parts)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", default="outputs/clock-reader", help="A saved clock reader folder (or Hub id).")
@@ -129,6 +140,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/photos")
     parser.add_argument("--worst", type=int, default=12, help="How many of the worst readings to draw.")
     parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
+                        help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
+                             "way); default: as the model was saved.")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     args = parser.parse_args(argv)
 
@@ -142,7 +156,8 @@ def main(argv=None) -> dict:
     photos, empty, skipped = list_photos(Path(args.photos))
     if not photos:
         raise SystemExit(f"no photo in {args.photos} has a time in its name ('... H.MM.jpg'); skipped {len(skipped)}")
-    reader = pipeline("clock-reading", model=args.model_dir, device=-1)
+    overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
+    reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
     started = time.perf_counter()
     readings = []
     for start in range(0, len(photos), args.batch_size):
@@ -188,7 +203,7 @@ def main(argv=None) -> dict:
     worst = sorted(items, key=lambda item: -item["error"])[: args.worst]
     if worst:
         save_worst(output_dir / "worst.png", worst)
-    results = {"command": "python benchmarks/clock_photos.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()),
+    results = {"command": command_line("benchmarks/clock_photos.py", args),
                "summary": summary, "skipped": [str(path) for path in skipped], "readings": items,
                "without_clock": [{"path": str(path), "reading": reading} for path, reading in zip(empty, empty_readings)]}
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))

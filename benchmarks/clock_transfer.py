@@ -523,19 +523,24 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=int, default=64, help="Images per pipeline forward pass.")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     parser.add_argument("--output_dir", default="reports/task2/transfer")
+    parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
+                        help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
+                             "way); default: as the model was saved.")
     parser.add_argument("--by_rotation", type=int, default=0, metavar="N",
                         help="Also read N independent clocks at each dial turn 0, 30, ..., 330 degrees and report the "
                              "error by turn (table, results.json 'by_rotation', by_rotation.png); 0: skip.")
     args = parser.parse_args(argv)
 
     import torch
+    from clock_photos import command_line
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
 
     torch.set_num_threads(args.num_threads)
     os.makedirs(args.output_dir, exist_ok=True)
-    reader = pipeline("clock-reading", model=args.model_dir, device=-1)
+    overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
+    reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
 
     start = time.perf_counter()
     independent = make_independent_clocks(args.num_clocks, args.seed, args.size)
@@ -570,8 +575,7 @@ def main(argv=None) -> dict:
               [_fmt_time(h, m) for h, m in zip(ex_hours, ex_minutes)], cols=6)
 
     results = {
-        "command": "python benchmarks/clock_transfer.py " + " ".join(
-            f"--{k} {v}" for k, v in vars(args).items()),
+        "command": command_line("benchmarks/clock_transfer.py", args),
         "model_dir": args.model_dir,
         "num_clocks": args.num_clocks,
         "seed": args.seed,

@@ -203,7 +203,9 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"rectifier_fill": 1.5}, "rectifier_fill"), ({"rectifier_channels": []}, "rectifier_channels"),
      ({"rectifier_jitter": -0.1}, "rectifier_jitter"), ({"test_time_scales": []}, "test_time_scales"),
      ({"test_time_scales": [1.0, 3.0]}, "test_time_scales"), ({"test_time_scales": 1.0}, "test_time_scales"),
-     ({"test_time_scales": ["1.0"]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip")],
+     ({"test_time_scales": ["1.0"]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip"),
+     ({"test_time_turns": [45]}, "test_time_turns"), ({"test_time_turns": [0, 0]}, "test_time_turns"),
+     ({"test_time_turns": []}, "test_time_turns"), ({"test_time_turns": 90}, "test_time_turns")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -286,6 +288,31 @@ def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image():
     with torch.no_grad():
         unpooled, _ = plain.read_dials(pixels.flip(-1), centre, shape)
     assert not torch.allclose(unpooled[:, 0::2], -logits[:, 0::2], atol=1e-3)  # the reader alone is not symmetric
+
+
+def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
+    """With test_time_turns 0, 90, 180, 270 the pooled votes of a dial turned a quarter turn are the votes of the
+    dial turned with it: 12 and both hands move by 90 degrees (sin, cos → cos, -sin), the tick phase (12 per turn)
+    stays, and the time read is the same. Without the turns the reader alone is not so."""
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False,
+                                         test_time_turns=[0, 90, 180, 270])).eval()
+    assert model.augments_reads
+    pixels = torch.randn(2, 1, 64, 64)
+    turned_pixels = torch.rot90(pixels, -1, (-2, -1))  # a quarter turn clockwise
+    centre, shape = torch.tensor([[32.0, 32.0]] * 2), 14.0 * torch.eye(2).expand(2, 2, 2)  # the image's centre
+    with torch.no_grad():
+        logits, minutes = model.read_dials(pixels, centre, shape)
+        turned, turned_minutes = model.read_dials(turned_pixels, centre, shape)
+    torch.testing.assert_close(turned[:, 0:6:2], logits[:, 1:6:2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(turned[:, 1:6:2], -logits[:, 0:6:2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(turned[:, 6:], logits[:, 6:], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(turned_minutes, minutes, atol=1e-3, rtol=0)
+    plain = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False)).eval()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        unpooled, _ = plain.read_dials(turned_pixels, centre, shape)
+    assert not plain.augments_reads and not torch.allclose(unpooled[:, 0:6:2], logits[:, 1:6:2], atol=1e-3)
 
 
 def test_a_reader_without_polar_columns_reads_once():
@@ -501,3 +528,12 @@ def test_clock_transfer_by_rotation_counts_readings_pulled_up(tmp_path):
     assert all(row["misses_read_nearer_up"] is None for row in without_hands)
     transfer.save_rotation_plot(tmp_path / "by_rotation.png", rows)
     assert (tmp_path / "by_rotation.png").stat().st_size > 0
+
+
+def test_benchmark_command_lines_repeat_the_run():
+    from argparse import Namespace
+
+    photos = _benchmark("clock_photos")
+    args = Namespace(model_dir="m", test_time_turns=[0, 90], worst=12, boxes=True, quiet=False, seed=None)
+    line = photos.command_line("benchmarks/clock_photos.py", args)
+    assert line == "python benchmarks/clock_photos.py --model_dir m --test_time_turns 0 90 --worst 12 --boxes"

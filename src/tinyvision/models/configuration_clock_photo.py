@@ -64,6 +64,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             dial radius times each) and pools the votes of every read; ``[1.0]``: one read.
         test_time_flip: outside training, also read each of those crops mirrored left-right (its votes
             mirrored back), which doubles the reads.
+        test_time_turns: outside training, also read each of those crops turned clockwise by these quarter turns
+            (degrees, from 0, 90, 180, 270; their votes turned back), every read weighing the same. ``[0]`` (the
+            default) keeps the reader's "most dials are upright" prior; ``[0, 90, 180, 270]`` spreads it evenly
+            over four directions, so a dial's own 12 o'clock cue decides: for clocks that may be turned any way
+            (the seed's), at the price of upright dials without such a cue. Multiplies the reads by its length.
         reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
             the head must be ``angles``: its angle targets come from the dial's homography).
     """
@@ -92,6 +97,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         initializer: str = "he_uniform",
         test_time_scales=(0.93, 1.0, 1.07),
         test_time_flip: bool = True,
+        test_time_turns=(0,),
         reader: dict | None = None,
         **kwargs,
     ):
@@ -116,6 +122,8 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.test_time_scales = list(test_time_scales) if isinstance(test_time_scales, (list, tuple)) else \
             test_time_scales
         self.test_time_flip = test_time_flip
+        self.test_time_turns = list(test_time_turns) if isinstance(test_time_turns, (list, tuple)) else \
+            test_time_turns
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
         for key in ("transformers_version", "model_type", "architectures", "auto_map"):
@@ -159,6 +167,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
                              f"as found), got {self.test_time_scales}")
         if not isinstance(self.test_time_flip, bool):
             raise ValueError(f"`test_time_flip` must be a bool, got {self.test_time_flip!r}")
+        turns = self.test_time_turns
+        if not isinstance(turns, list) or not turns or len(set(turns)) != len(turns) or not all(
+                turn in (0, 90, 180, 270) and not isinstance(turn, bool) for turn in turns):
+            raise ValueError(f"`test_time_turns` must be a non-empty list of distinct quarter turns from 0, 90, 180, "
+                             f"270 (degrees clockwise), got {self.test_time_turns}")
         reader = self.reader_config
         if reader.head != "angles":
             raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "

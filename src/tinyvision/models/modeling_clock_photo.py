@@ -356,25 +356,34 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
     @property
     def augments_reads(self) -> bool:
         """Whether inference reads each dial more than once (only the polar ``angles`` reader pools its votes)."""
-        scales = self.config.test_time_scales
-        return self.reader.reads_columns and (len(scales) > 1 or scales[0] != 1.0 or self.config.test_time_flip)
+        scales, turns = self.config.test_time_scales, self.config.test_time_turns
+        return self.reader.reads_columns and (len(scales) > 1 or scales[0] != 1.0 or self.config.test_time_flip
+                                              or turns != [0])
 
     def read_dials(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, minutes) of the dials ``(centre, shape)`` read once per ``test_time_scales`` (and mirrored,
-        with ``test_time_flip``), all the reads' column votes pooled: a mirrored crop's vote for direction θ is
-        a vote for -θ in the crop. Mirroring keeps "up" up, so the reader's prior for upright dials holds."""
+        with ``test_time_flip``; and turned, with ``test_time_turns``), all the reads' column votes pooled: a
+        mirrored crop's vote for direction θ is a vote for -θ in the crop, a crop turned clockwise by τ votes
+        for θ + τ. Mirroring keeps "up" up, so the reader's prior for upright dials holds; turning moves it."""
         config, reader = self.config, self.reader
         size = reader.config.image_size
         crops = torch.cat([cut_dials(pixel_values, centre, shape * scale, size, config.crop_fill)
                            for scale in config.test_time_scales])
         if config.test_time_flip:
             crops = torch.cat((crops, crops.flip(-1)))
+        sense = torch.ones(len(crops), 1, 1, device=crops.device)  # +1: a plain crop, -1: a mirrored one
+        if config.test_time_flip:
+            sense[len(crops) // 2:] = -1.0
+        # a clockwise quarter turn is rot90 with k = -1 over (height, width)
+        crops = torch.cat([torch.rot90(crops, -turn // 90, (-2, -1)) for turn in config.test_time_turns])
+        turn = torch.tensor(config.test_time_turns, device=crops.device, dtype=torch.float32)
+        turn = turn.repeat_interleave(len(sense))[:, None, None]
+        sense = sense.repeat(len(config.test_time_turns), 1, 1)
         weights, votes = reader.column_votes(crops)
         reads = len(crops) // len(pixel_values)
-        if config.test_time_flip:
-            half = len(crops) // 2
-            votes = torch.cat((votes[:half], (-votes[half:]).remainder(360.0)))
+        # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
+        votes = sense * (votes - turn)
         # (reads * B, A, 4) → (B, reads * A, 4): every read's columns side by side, each read weighing 1 / reads
         weights = torch.cat(weights.split(len(pixel_values)), 1) / reads
         votes = torch.cat(votes.split(len(pixel_values)), 1)

@@ -734,3 +734,33 @@ def test_examples_are_one_small_png_per_class():
         files = sorted((SPACE / "examples" / dataset).glob("*.png"))
         assert [int(path.name[:2]) for path in files] == list(range(10))
         assert sum(path.stat().st_size for path in files) < 100_000
+
+
+def test_read_clock_reads_turned_clocks_in_four_quarter_turns(client, models, tmp_path):
+    from transformers import pipeline
+
+    path = _clock_photo(tmp_path / "photo.png")
+    _, plain, _, _ = client.predict(handle_file(str(path)), PHOTO_READER, "4:20", None, False, False,
+                                    api_name="/read_clock")
+    _, turned, _, _ = client.predict(handle_file(str(path)), PHOTO_READER, "4:20", None, False, True,
+                                     api_name="/read_clock")
+    expected = pipeline("clock-reading", model=str(models.dir / "clock-reader"), device="cpu",
+                        model_kwargs={"test_time_turns": [0, 90, 180, 270]})(Image.open(path).convert("RGB"))
+    assert (turned["hour"], turned["minute"]) == (expected["hour"], expected["minute"])
+    assert turned["hands"] == pytest.approx(expected["hands"], abs=0.06)
+    assert turned["hands"] != plain["hands"]  # the four turns pool other votes than the upright reads
+    _, again, _, _ = client.predict(handle_file(str(path)), PHOTO_READER, "4:20", None, False, False,
+                                    api_name="/read_clock")
+    assert again == plain  # the plain reader is untouched by the turned view
+
+
+def test_turned_reader_shares_the_weights_not_the_config(app, models):
+    import tab_clock  # the app put the Space's folder on the path
+
+    from tinyvision import ClockPhotoReader
+
+    model = ClockPhotoReader.from_pretrained(models.dir / "clock-reader")
+    view = tab_clock.turned_reader(model)
+    assert view.config.test_time_turns == [0, 90, 180, 270] and model.config.test_time_turns == [0]
+    assert all(a is b for a, b in zip(view.parameters(), model.parameters()))
+    assert tab_clock.turned_reader(model) is view

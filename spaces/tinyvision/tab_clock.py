@@ -3,7 +3,9 @@ Endpoints ``/render_clock`` (always) and ``/read_clock`` (when a clock reader lo
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -140,7 +142,22 @@ def draw_reading(image: Image.Image, reading: dict, model, dial_rotation: float 
 
 
 # -------------------------------------------------------------------------------------- photo reader
-def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None) -> dict:
+QUARTER_TURNS = [0, 90, 180, 270]
+
+
+@functools.lru_cache(maxsize=8)
+def turned_reader(model):
+    """``model`` reading every dial in the four quarter turns too (``test_time_turns``), for clocks that may be
+    turned any way. A shallow copy with its own config: it shares every weight with ``model``, and requests that
+    do not ask for it keep reading as ``model`` does, concurrently."""
+    view = copy.copy(model)
+    view.config = copy.deepcopy(model.config)
+    view.config.test_time_turns = list(QUARTER_TURNS)
+    return view
+
+
+def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None,
+               any_turn: bool = False) -> dict:
     """The photo reader on ``image``: one preprocessing pass (the letterbox), one forward, and the dial mapped
     back to the picture as uploaded (``original_size``; default ``image.size``) with the pipeline's own
     :func:`dial_in_original`.
@@ -152,8 +169,9 @@ def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int,
     width, height = image.size
     original_width, original_height = original_size or image.size
     inputs = entry.processor(image, return_tensors="pt")
+    model = turned_reader(entry.model) if any_turn else entry.model
     with torch.inference_mode():
-        output = entry.model(pixel_values=inputs["pixel_values"])
+        output = model(pixel_values=inputs["pixel_values"])
     scale_x, scale_y, offset_x, offset_y = entry.processor.placement(width, height)
     # the model saw the working copy (at most WORK_SIDE); answer in the uploaded picture's pixels
     placement = (scale_x * width / original_width, scale_y * height / original_height, offset_x, offset_y)
@@ -171,10 +189,12 @@ def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int,
             "image_size": [original_width, original_height]}
 
 
-def read_any(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None) -> dict:
-    """Either reader on ``image``; every reading has ``found`` (the single-stage readers always answer)."""
+def read_any(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None,
+             any_turn: bool = False) -> dict:
+    """Either reader on ``image``; every reading has ``found`` (the single-stage readers always answer).
+    ``any_turn``: the photo reader reads in the four quarter turns (the single-stage readers read any turn)."""
     if is_photo_reader(entry.model):
-        return read_photo(entry, image, original_size)
+        return read_photo(entry, image, original_size, any_turn)
     return {**read_with(entry, image), "found": True}
 
 
@@ -228,12 +248,12 @@ def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
     clocks = registry.family("clock")
     reader_heads = {label: reader_head(entry.model) for label, entry in clocks.items()}  # (a photo reader builds a config)
 
-    def read_clock(image, reader_name=None, set_time="", dial_rotation=None, compare=False):
+    def read_clock(image, reader_name=None, set_time="", dial_rotation=None, compare=False, any_turn=False):
         # reader_name is one of the dropdown's choices: its preprocess has mapped older names already
         entry = pick(clocks, reader_name or next(iter(clocks)), "clock reader")
         picture, original_size = open_image_sized(image)
         truth = parse_time(set_time)
-        reading = read_any(entry, picture, original_size)
+        reading = read_any(entry, picture, original_size, bool(any_turn))
         photo = is_photo_reader(entry.model)
         if not reading["found"]:
             # No clock: say so, and give no time (the raw guess stays in the JSON, named as such).
@@ -268,7 +288,7 @@ def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
                 headline += f"\n\nReader: {entry.label}. Overlay: predicted hands in red; blue dot: {note}."
         rows = []
         for other in (clocks.values() if compare else [entry]):
-            other_reading = reading if other is entry else read_any(other, picture, original_size)
+            other_reading = reading if other is entry else read_any(other, picture, original_size, bool(any_turn))
             found = other_reading["found"]
             error = (int(common_sense_error(other_reading["hour"], other_reading["minute"], *truth))
                      if truth is not None and found else None)
@@ -310,6 +330,11 @@ def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
             reader_choice = accept_aliases(gr.Dropdown(list(clocks), value=next(iter(clocks)), label="Reader"),
                                            clock_aliases(clocks))
             compare = gr.Checkbox(False, label="Compare every available head")
+            any_turn = gr.Checkbox(False, label="The clock may be turned any way",
+                                   info="The photo reader also reads it in four quarter turns, so the dial's own 12 "
+                                        "o'clock marker decides, not 'most clocks are upright'. Slower; worse on "
+                                        "upright clocks without a distinct 12.",
+                                   visible=bool(photo_readers), elem_id="any-turn-checkbox")
             read_button = gr.Button("Read the time", variant="primary", elem_id="read-clock-button")
         headline = gr.Markdown(label="Headline", elem_id="clock-headline")
         with gr.Row():
@@ -318,7 +343,7 @@ def build_clock_tab(registry: ModelRegistry, limits: dict) -> None:
                 reading = gr.JSON(label="Reading")
                 heads = gr.Dataframe(headers=["reader", "head", "time", "error (min)"],
                                      datatype=["str", "str", "str", "number"], label="Heads", interactive=False)
-        read_inputs = [clock_image, reader_choice, set_time, dial_rotation, compare]
+        read_inputs = [clock_image, reader_choice, set_time, dial_rotation, compare, any_turn]
         read_outputs = [headline, reading, overlay, heads]
         read_button.click(read_clock, read_inputs, read_outputs, api_name="read_clock", **limits)
         render_event.success(read_clock, read_inputs, read_outputs, api_visibility="private", **limits)

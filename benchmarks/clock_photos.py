@@ -133,6 +133,23 @@ def command_line(script: str, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def add_test_time_turns_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
+                        help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
+                             "way); default: as the model was saved.")
+
+
+def clock_reading_pipeline(args: argparse.Namespace):
+    """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``
+    (when given) overriding the saved config."""
+    from transformers import pipeline
+
+    import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
+
+    overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
+    return pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_dir", default="outputs/clock-reader", help="A saved clock reader folder (or Hub id).")
@@ -140,24 +157,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/photos")
     parser.add_argument("--worst", type=int, default=12, help="How many of the worst readings to draw.")
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
-                        help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
-                             "way); default: as the model was saved.")
+    add_test_time_turns_argument(parser)
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     args = parser.parse_args(argv)
 
     import torch
-    from transformers import pipeline
 
-    import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
     from tinyvision.metrics import common_sense_error
 
     torch.set_num_threads(args.num_threads)
     photos, empty, skipped = list_photos(Path(args.photos))
     if not photos:
         raise SystemExit(f"no photo in {args.photos} has a time in its name ('... H.MM.jpg'); skipped {len(skipped)}")
-    overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
-    reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
+    reader = clock_reading_pipeline(args)
     started = time.perf_counter()
     readings = []
     for start in range(0, len(photos), args.batch_size):

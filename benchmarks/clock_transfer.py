@@ -43,6 +43,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse, Polygon, Rectangle, RegularPolygon
 from PIL import Image, ImageFilter
 
+from clock_photos import add_test_time_turns_argument, clock_reading_pipeline, command_line
+
 DPI = 100
 ROMAN = ["XII", "I", "II", "III", "IIII", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
 FONTS = ["DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"]
@@ -523,24 +525,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=int, default=64, help="Images per pipeline forward pass.")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     parser.add_argument("--output_dir", default="reports/task2/transfer")
-    parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
-                        help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
-                             "way); default: as the model was saved.")
+    add_test_time_turns_argument(parser)
     parser.add_argument("--by_rotation", type=int, default=0, metavar="N",
                         help="Also read N independent clocks at each dial turn 0, 30, ..., 330 degrees and report the "
                              "error by turn (table, results.json 'by_rotation', by_rotation.png); 0: skip.")
     args = parser.parse_args(argv)
 
     import torch
-    from clock_photos import command_line
-    from transformers import pipeline
-
-    import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
 
     torch.set_num_threads(args.num_threads)
     os.makedirs(args.output_dir, exist_ok=True)
-    overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
-    reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
+    reader = clock_reading_pipeline(args)
 
     start = time.perf_counter()
     independent = make_independent_clocks(args.num_clocks, args.seed, args.size)

@@ -86,3 +86,16 @@ def test_config_override_typos_are_refused():
     check_config_fields(CNNConfig, {"fc_activation": "tanh", "padding": ["same"] * 5})
     with pytest.raises(ValueError, match=r"unknown CNNConfig field\(s\) \['activaton'\]"):
         check_config_fields(CNNConfig, {"activaton": "tanh"})
+
+
+@pytest.mark.parametrize("script", ["train_classifier.py", "train_clock.py", "train_gan.py", "train_vae.py"])
+def test_training_scripts_print_their_help(script):
+    """`--help` renders every argument's help text (argparse %-formats them: a bare % used to crash it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / script
+    result = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--output_dir" in result.stdout and "--num_train_epochs" in result.stdout

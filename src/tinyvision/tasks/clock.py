@@ -67,9 +67,9 @@ class ClockArguments:
                           "images.npy + labels.npy; default: clocks generated on the spot."},
     )
     data_seed: int = field(default=0, metadata={"help": "Seed of the generated clocks / of the held-out splits."})
-    orientation: str = field(
+    orientation: str = field(  # help texts go through argparse's %-formatting: a percent sign is written %%
         default="world",
-        metadata={"help": "Photo scenes: how dials are turned. world: 70% upright within a tilt, 30% at any angle; "
+        metadata={"help": "Photo scenes: how dials are turned. world: 70%% upright within a tilt, 30%% at any angle; "
                           "any: uniformly (the seed's task); upright."},
     )
     backgrounds: str = field(

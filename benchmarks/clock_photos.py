@@ -133,20 +133,26 @@ def command_line(script: str, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def add_test_time_turns_argument(parser: argparse.ArgumentParser) -> None:
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """The photo reader's reading options a run may override: ``--test_time_turns`` and ``--any_turn``."""
     parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
                         help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
                              "way); default: as the model was saved.")
+    parser.add_argument("--any_turn", action="store_true",
+                        help="Read with the photo reader's any_turn: without its upright prior, for clocks turned any "
+                             "way (needs a reader trained with up_dropout); default: as the model was saved.")
 
 
 def clock_reading_pipeline(args: argparse.Namespace):
     """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``
-    (when given) overriding the saved config."""
+    and ``--any_turn`` (when given) overriding the saved config."""
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
 
     overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
+    if getattr(args, "any_turn", False):
+        overrides["any_turn"] = True
     return pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
 
 
@@ -157,7 +163,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/photos")
     parser.add_argument("--worst", type=int, default=12, help="How many of the worst readings to draw.")
     parser.add_argument("--batch_size", type=int, default=16)
-    add_test_time_turns_argument(parser)
+    add_reading_arguments(parser)
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     args = parser.parse_args(argv)
 

@@ -43,7 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Ellipse, Polygon, Rectangle, RegularPolygon
 from PIL import Image, ImageFilter
 
-from clock_photos import add_test_time_turns_argument, clock_reading_pipeline, command_line
+from clock_photos import add_reading_arguments, clock_reading_pipeline, command_line
 
 DPI = 100
 ROMAN = ["XII", "I", "II", "III", "IIII", "V", "VI", "VII", "VIII", "IX", "X", "XI"]
@@ -525,7 +525,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=int, default=64, help="Images per pipeline forward pass.")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     parser.add_argument("--output_dir", default="reports/task2/transfer")
-    add_test_time_turns_argument(parser)
+    add_reading_arguments(parser)
     parser.add_argument("--by_rotation", type=int, default=0, metavar="N",
                         help="Also read N independent clocks at each dial turn 0, 30, ..., 330 degrees and report the "
                              "error by turn (table, results.json 'by_rotation', by_rotation.png); 0: skip.")

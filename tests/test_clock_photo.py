@@ -205,7 +205,9 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"test_time_scales": [1.0, 3.0]}, "test_time_scales"), ({"test_time_scales": 1.0}, "test_time_scales"),
      ({"test_time_scales": ["1.0"]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip"),
      ({"test_time_turns": [45]}, "test_time_turns"), ({"test_time_turns": [0, 0]}, "test_time_turns"),
-     ({"test_time_turns": []}, "test_time_turns"), ({"test_time_turns": 90}, "test_time_turns")],
+     ({"test_time_turns": []}, "test_time_turns"), ({"test_time_turns": 90}, "test_time_turns"),
+     ({"any_turn": True}, "any_turn"), ({"any_turn": "yes", "reader": {**TINY_READER, "up_dropout": 0.25}}, "any_turn"),
+     ({"reader": {**TINY_READER, "up_dropout": 2.0}}, "up_dropout")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -313,6 +315,36 @@ def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
     with torch.no_grad():
         unpooled, _ = plain.read_dials(turned_pixels, centre, shape)
     assert not plain.augments_reads and not torch.allclose(unpooled[:, 0:6:2], logits[:, 1:6:2], atol=1e-3)
+
+
+def test_any_turn_reads_the_dial_without_being_told_where_up_is(tmp_path):
+    """``any_turn`` hides the reader's angle channels in every read (pooled or single, with or without targets),
+    so a dial turned a quarter turn reads the same time with 12 and the hands turned by 90 degrees; it loads from
+    a saved folder like any config field."""
+    torch.manual_seed(0)
+    reader = {**TINY_READER, "up_dropout": 0.25}
+    model = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[1.0], test_time_flip=False)).eval()
+    model.save_pretrained(tmp_path)
+    turned_model = ClockPhotoReader.from_pretrained(tmp_path, any_turn=True).eval()
+    assert turned_model.config.any_turn and not model.config.any_turn
+    pixels = torch.randn(2, 1, 64, 64)
+    centre, shape = torch.tensor([[32.0, 32.0]] * 2), 14.0 * torch.eye(2).expand(2, 2, 2)
+    crops = cut_dials(pixels, centre, shape, 32, model.config.crop_fill)
+    with torch.no_grad():
+        logits, minutes = turned_model.read_dials(pixels, centre, shape)
+        turned, turned_minutes = turned_model.read_dials(torch.rot90(pixels, -1, (-2, -1)), centre, shape)
+        hidden = turned_model.reader(pixel_values=crops, hide_up=True)
+        shown, _ = model.read_dials(pixels, centre, shape)
+    torch.testing.assert_close(turned[:, 0:6:2], logits[:, 1:6:2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(turned[:, 1:6:2], -logits[:, 0:6:2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(turned_minutes, minutes, atol=1e-3, rtol=0)
+    torch.testing.assert_close(logits, hidden.logits, atol=1e-5, rtol=1e-4)  # one read, up hidden
+    assert not torch.allclose(shown, logits, atol=1e-3)
+    batch = _batch()
+    with torch.no_grad():  # evaluation with targets reads as inference does
+        evaluated = turned_model(**batch)
+        inferred = turned_model(pixel_values=batch["pixel_values"])
+    torch.testing.assert_close(evaluated.minutes, inferred.minutes)
 
 
 def test_a_reader_without_polar_columns_reads_once():

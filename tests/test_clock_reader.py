@@ -189,6 +189,42 @@ def test_polar_angles_reader_is_equivariant_to_quarter_turns():
     torch.testing.assert_close(out.minutes, turned.minutes, atol=1e-2, rtol=0)
 
 
+def _angles_in_degrees(model: ClockReader, logits: torch.Tensor) -> torch.Tensor:
+    names = ("marker_degrees", "hour_hand_degrees", "minute_hand_degrees")
+    return torch.stack([model.named_outputs(logits)[name] for name in names])
+
+
+def test_hiding_up_makes_a_reader_with_angle_channels_equivariant_again():
+    """The angle channels tell the polar reader where up is (so it can learn that most 12s are at the top); with
+    ``hide_up`` they are zeros and a quarter turn of the clock is again a quarter turn of every angle read."""
+    torch.manual_seed(0)
+    model = ClockReader(ClockReaderConfig(head="angles", angle_channels=True, up_dropout=0.25, **SMALL_POLAR)).eval()
+    image = torch.randn(3, 1, 32, 32)
+    turned_image = torch.rot90(image, -1, dims=(2, 3))
+    with torch.no_grad():
+        hidden = [model(pixel_values=x, hide_up=True) for x in (image, turned_image)]
+        shown = [model(pixel_values=x) for x in (image, turned_image)]
+    gap = lambda a, b: ((_angles_in_degrees(model, b.logits) - _angles_in_degrees(model, a.logits) - 90.0 + 180.0)
+                        .remainder(360.0) - 180.0).abs().max().item()
+    assert gap(*hidden) < 1e-2
+    torch.testing.assert_close(hidden[0].minutes, hidden[1].minutes, atol=1e-2, rtol=0)
+    assert gap(*shown) > 1.0  # told where up is, the reader is not equivariant
+    assert not torch.allclose(hidden[0].logits, shown[0].logits)
+
+
+def test_up_dropout_hides_up_from_a_share_of_the_training_images_only():
+    model = ClockReader(ClockReaderConfig(head="angles", angle_channels=True, up_dropout=0.25, **SMALL_POLAR))
+    torch.manual_seed(0)
+    known = model.train().up_known(4000, False, "cpu")
+    assert set(known.unique().tolist()) == {0.0, 1.0} and abs(1.0 - known.mean().item() - 0.25) < 0.03
+    assert model.eval().up_known(8, False, "cpu") is None  # evaluation: always told, unless asked not to be
+    assert model.up_known(8, True, "cpu").tolist() == [0.0] * 8
+    plain = ClockReader(ClockReaderConfig(head="angles", angle_channels=True, **SMALL_POLAR)).train()
+    assert plain.up_known(8, False, "cpu") is None
+    with pytest.raises(ValueError, match="hide_up needs a reader with `angle_channels`"):
+        ClockReader(ClockReaderConfig(head="angles", **SMALL_POLAR)).eval().up_known(8, True, "cpu")
+
+
 def _with_live_column_attention(model: ClockReader) -> ClockReader:
     """Open the attention blocks' gates and give every circular offset its own bias (new blocks start off)."""
     with torch.no_grad():
@@ -352,6 +388,8 @@ def test_marker_is_the_heaviest_tick_when_the_reader_hesitates():
         ({"num_channels": 2}, "`num_channels`"),
         ({"angle_loss_weights": [1.0, 1.0]}, "`angle_loss_weights`"),
         ({"column_attention_layers": -1}, "`column_attention_layers`"),
+        ({"up_dropout": 1.5, "angle_channels": True}, "`up_dropout`"),
+        ({"up_dropout": 0.25, "angle_channels": False}, "`up_dropout` needs `angle_channels`"),
         ({"column_attention_layers": 1}, "`column_attention_layers` needs the `angles` head on the polar grid"),
         ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),

@@ -764,3 +764,18 @@ def test_turned_reader_shares_the_weights_not_the_config(app, models):
     assert view.config.test_time_turns == [0, 90, 180, 270] and model.config.test_time_turns == [0]
     assert all(a is b for a, b in zip(view.parameters(), model.parameters()))
     assert tab_clock.turned_reader(model) is view
+
+
+def test_turned_reader_reads_with_any_turn_when_the_reader_was_trained_for_it(app, tmp_path):
+    import tab_clock  # the app put the Space's folder on the path
+
+    from tinyvision import ClockPhotoReader, ClockPhotoReaderConfig
+
+    reader = {"image_size": 32, "num_channels": 1, "head": "angles", "angle_channels": True, "polar_rows": 8,
+              "polar_cols": 32, "conv_filters": [4, 8], "conv_kernel_sizes": [3, 3], "conv_strides": [1, 1],
+              "pool_after": [False, False], "fc_hidden_sizes": [8], "up_dropout": 0.25}
+    model = ClockPhotoReader(ClockPhotoReaderConfig(image_size=64, detector_size=32, detector_channels=[4, 4, 8, 8],
+                                                    detector_head_channels=8, reader=reader))
+    view = tab_clock.turned_reader(model)
+    assert view.config.any_turn and view.config.test_time_turns == [0]
+    assert not model.config.any_turn and all(a is b for a, b in zip(view.parameters(), model.parameters()))

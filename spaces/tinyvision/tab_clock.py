@@ -147,12 +147,16 @@ QUARTER_TURNS = [0, 90, 180, 270]
 
 @functools.lru_cache(maxsize=8)
 def turned_reader(model):
-    """``model`` reading every dial in the four quarter turns too (``test_time_turns``), for clocks that may be
-    turned any way. A shallow copy with its own config: it shares every weight with ``model``, and requests that
-    do not ask for it keep reading as ``model`` does, concurrently."""
+    """``model`` reading clocks that may be turned any way: with ``any_turn`` (one read without the upright
+    prior) when its reader was trained for it (``up_dropout``), else in the four quarter turns too
+    (``test_time_turns``). A shallow copy with its own config: it shares every weight with ``model``, and
+    requests that do not ask for it keep reading as ``model`` does, concurrently."""
     view = copy.copy(model)
     view.config = copy.deepcopy(model.config)
-    view.config.test_time_turns = list(QUARTER_TURNS)
+    if model.config.reader.get("up_dropout"):
+        view.config.any_turn = True
+    else:
+        view.config.test_time_turns = list(QUARTER_TURNS)
     return view
 
 
@@ -192,7 +196,8 @@ def read_photo(entry: LoadedModel, image: Image.Image, original_size: tuple[int,
 def read_any(entry: LoadedModel, image: Image.Image, original_size: tuple[int, int] | None = None,
              any_turn: bool = False) -> dict:
     """Either reader on ``image``; every reading has ``found`` (the single-stage readers always answer).
-    ``any_turn``: the photo reader reads in the four quarter turns (the single-stage readers read any turn)."""
+    ``any_turn``: the photo reader reads without its upright prior (``turned_reader``; the single-stage readers
+    read any turn)."""
     if is_photo_reader(entry.model):
         return read_photo(entry, image, original_size, any_turn)
     return {**read_with(entry, image), "found": True}

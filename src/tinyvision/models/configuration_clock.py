@@ -150,6 +150,10 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             grid is then no longer blind to which way is up: a reader of real (mostly upright) clocks can learn
             that 12 o'clock is usually at the top, where the dial does not mark it. Off (the seed's study, any
             orientation) keeps the reader exactly rotation-equivariant.
+        up_dropout: training only, with ``angle_channels``: the share of training images whose angle channels
+            are zeroed, so the reader also learns to read a dial without being told which way is up (then only
+            the dial's own 12 o'clock cue says where 12 is). A reader trained with it reads that way when called
+            with ``hide_up=True`` (the photo reader's ``any_turn``). 0 (default): never.
         activation: of the conv layers. fc_activation: of the dense layers; default ``tanh`` for the
             ``periodic`` head (the seed's choice) and ``activation`` otherwise.
         fc_hidden_sizes: widths of the dense hidden layers (each branch of a two-branch head has its own).
@@ -194,6 +198,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         batch_norm: bool = True,
         coord_channels: bool = True,
         angle_channels: bool = False,
+        up_dropout: float = 0.0,
         activation: str = "relu",
         fc_activation: str | None = None,
         fc_hidden_sizes: Sequence[int] = (128,),
@@ -226,6 +231,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.batch_norm = batch_norm
         self.coord_channels = bool(coord_channels)
         self.angle_channels = bool(angle_channels)
+        self.up_dropout = up_dropout
         self.activation = activation
         self.fc_activation = fc_activation or ("tanh" if head == "periodic" else activation)
         self.fc_hidden_sizes = list(fc_hidden_sizes)
@@ -251,6 +257,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_choice("fc_activation", self.fc_activation, ACTIVATIONS)
         check_choice("initializer", self.initializer, INITIALIZERS)
         check_probability("dropout", self.dropout)
+        check_probability("up_dropout", self.up_dropout)
+        if self.up_dropout and not self.angle_channels:
+            raise ValueError("`up_dropout` needs `angle_channels` (it hides the channels that say which way is up)")
         check_conv_stack(self, "conv_padding")
         if (
             isinstance(self.interval_minutes, bool)

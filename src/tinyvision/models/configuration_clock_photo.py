@@ -69,6 +69,10 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             default) keeps the reader's "most dials are upright" prior; ``[0, 90, 180, 270]`` spreads it evenly
             over four directions, so a dial's own 12 o'clock cue decides: for clocks that may be turned any way
             (the seed's), at the price of upright dials without such a cue. Multiplies the reads by its length.
+        any_turn: outside training, read every dial as one that may be turned any way: the reader is not told
+            which way is up (its angle channels are hidden), so 12 is where the dial's own cue puts it, not where
+            most dials have it. Needs a reader trained for it (``reader.up_dropout`` > 0); one read, unlike
+            ``test_time_turns``. False (default): the reader's "most dials are upright" prior holds.
         reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
             the head must be ``angles``: its angle targets come from the dial's homography).
     """
@@ -98,6 +102,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         test_time_scales=(0.93, 1.0, 1.07),
         test_time_flip: bool = True,
         test_time_turns=(0,),
+        any_turn: bool = False,
         reader: dict | None = None,
         **kwargs,
     ):
@@ -124,6 +129,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.test_time_flip = test_time_flip
         self.test_time_turns = list(test_time_turns) if isinstance(test_time_turns, (list, tuple)) else \
             test_time_turns
+        self.any_turn = any_turn
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
         for key in ("transformers_version", "model_type", "architectures", "auto_map"):
@@ -173,6 +179,11 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             raise ValueError(f"`test_time_turns` must be a non-empty list of distinct quarter turns from 0, 90, 180, "
                              f"270 (degrees clockwise), got {self.test_time_turns}")
         reader = self.reader_config
+        if not isinstance(self.any_turn, bool):
+            raise ValueError(f"`any_turn` must be a bool, got {self.any_turn!r}")
+        if self.any_turn and not reader.up_dropout:
+            raise ValueError("`any_turn` needs a reader trained to read without being told which way is up "
+                             "(`reader.up_dropout` > 0); this one was not: use test_time_turns=[0, 90, 180, 270]")
         if reader.head != "angles":
             raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "
                              f"homography), got {reader.head!r}")

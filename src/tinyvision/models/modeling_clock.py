@@ -1,7 +1,7 @@
 """The Task 2 clock reader: ``ClockReader`` (a strided CNN, by default on a polar grid, and one of six heads).
 
 ``ClockReader(pixel_values, hour=None, minute=None, dial_rotation=None, hour_hand_angle=None,
-minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
+minute_hand_angle=None, labels=None, hide_up=False)`` returns a :class:`ClockReaderOutput`:
 
 * ``logits`` — the head's raw outputs (``model.named_outputs(logits)`` names them; two-branch heads
   concatenated);
@@ -11,6 +11,9 @@ minute_hand_angle=None, labels=None)`` returns a :class:`ClockReaderOutput`:
   course's format) for the time heads, the three angle columns (degrees, clockwise from image up) for
   the ``angles`` head (its tick phase is ``12 * dial_rotation``). A head whose columns are missing
   raises a ValueError naming them.
+
+``hide_up=True`` reads without the angle channels that say which way is up (a reader trained with
+``up_dropout`` then finds 12 by the dial's own cue alone, for clocks that may be turned any way).
 
 How each head encodes targets, computes its loss and decodes lives in its class in ``clock_heads``
 (described in ``configuration_clock``); this file holds the backbone, the polar grid and the ``angles``
@@ -126,12 +129,15 @@ def add_radius_channel(polar: torch.Tensor) -> torch.Tensor:
     return torch.cat((polar, radius.expand(batch, 1, rows, cols)), dim=1)
 
 
-def add_angle_channels(polar: torch.Tensor) -> torch.Tensor:
-    """Append the sine and cosine of each column's direction as two more channels of a polar grid."""
+def add_angle_channels(polar: torch.Tensor, up_known: torch.Tensor | None = None) -> torch.Tensor:
+    """Append the sine and cosine of each column's direction as two more channels of a polar grid; for the
+    images where ``up_known`` (B,) is 0 the two channels are zeros (which way is up is not given)."""
     batch, _, rows, cols = polar.shape
     theta = torch.deg2rad(polar_angles(cols).to(polar.device, polar.dtype))
-    waves = torch.stack((torch.sin(theta), torch.cos(theta)))[:, None, :].expand(2, rows, cols)
-    return torch.cat((polar, waves.expand(batch, 2, rows, cols)), dim=1)
+    waves = torch.stack((torch.sin(theta), torch.cos(theta)))[:, None, :].expand(batch, 2, rows, cols)
+    if up_known is not None:
+        waves = waves * up_known.to(polar.dtype).view(batch, 1, 1, 1)
+    return torch.cat((polar, waves), dim=1)
 
 
 def polar_angles(cols: int) -> torch.Tensor:
@@ -305,21 +311,36 @@ class ClockReader(TinyVisionPreTrainedModel):
         """
         return self.head.named(logits)
 
-    def backbone(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """Images → the conv stack's features (polar (B, C, R, A) when ``config.polar``)."""
+    def up_known(self, batch: int, hide_up: bool, device) -> torch.Tensor | None:
+        """(B,) 1 where the angle channels say which way is up, 0 where they are hidden: all hidden with
+        ``hide_up``, a random ``up_dropout`` share of them while training, else None (all given)."""
+        if not self.config.angle_channels:
+            if hide_up:
+                raise ValueError("hide_up needs a reader with `angle_channels` (without them it never knows where up is)")
+            return None
+        if hide_up:
+            return torch.zeros(batch, device=device)
+        if self.training and self.config.up_dropout > 0:
+            return (torch.rand(batch, device=device) >= self.config.up_dropout).float()
+        return None
+
+    def backbone(self, pixel_values: torch.Tensor, hide_up: bool = False) -> torch.Tensor:
+        """Images → the conv stack's features (polar (B, C, R, A) when ``config.polar``). ``hide_up`` zeroes
+        the angle channels (see ``ClockReaderConfig.up_dropout``)."""
         config = self.config
+        up_known = self.up_known(len(pixel_values), hide_up, pixel_values.device)
         hidden = to_polar(pixel_values, config.polar_rows, config.polar_cols) if config.polar else pixel_values
         if config.coord_channels:
             hidden = add_radius_channel(hidden) if config.polar else add_coord_channels(hidden)
         if config.angle_channels:
-            hidden = add_angle_channels(hidden)
+            hidden = add_angle_channels(hidden, up_known)
         return self.features(hidden)
 
-    def column_votes(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def column_votes(self, pixel_values: torch.Tensor, hide_up: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """The polar ``angles`` reader's column softmax weights and vote directions (degrees), both (B, A, 4)."""
         if not self.reads_columns:
             raise ValueError("column votes need the 'angles' head on a polar grid")
-        log_weights, votes, _ = self.column_readout(self.backbone(pixel_values))
+        log_weights, votes, _ = self.column_readout(self.backbone(pixel_values, hide_up))
         return log_weights.exp(), votes
 
     def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -341,11 +362,12 @@ class ClockReader(TinyVisionPreTrainedModel):
         hour_hand_angle: torch.Tensor | None = None,
         minute_hand_angle: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        hide_up: bool = False,
         **kwargs,
     ) -> ClockReaderOutput:
         config = self.config
         check_pixel_values(pixel_values, config.num_channels, config.image_size)
-        features = self.backbone(pixel_values)
+        features = self.backbone(pixel_values, hide_up)
         column_log_weights = None
         if self.reads_columns:
             column_log_weights, votes, directions = self.column_readout(features)

@@ -380,7 +380,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         turn = torch.tensor(config.test_time_turns, device=crops.device, dtype=torch.float32)
         turn = turn.repeat_interleave(len(sense))[:, None, None]
         sense = sense.repeat(len(config.test_time_turns), 1, 1)
-        weights, votes = reader.column_votes(crops)
+        weights, votes = reader.column_votes(crops, hide_up=config.any_turn)
         reads = len(crops) // len(pixel_values)
         # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
         votes = sense * (votes - turn)
@@ -442,7 +442,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         if reader_targets is None and augmented:
             logits, minutes = self.read_dials(pixel_values, crop_centre, crop_shape)
         elif reader_targets is None:
-            read = self.reader(pixel_values=crops)
+            read = self.reader(pixel_values=crops, hide_up=config.any_turn)
             logits, minutes = read.logits, read.minutes
         else:
             has, angles = reader_targets
@@ -450,12 +450,13 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             others = (~has).nonzero(as_tuple=True)[0]
             if len(rows):
                 read = self.reader(pixel_values=crops[rows], dial_rotation=angles[rows, 0],
-                                   hour_hand_angle=angles[rows, 1], minute_hand_angle=angles[rows, 2])
+                                   hour_hand_angle=angles[rows, 1], minute_hand_angle=angles[rows, 2],
+                                   hide_up=config.any_turn and not self.training)
                 reader_loss = read.loss
                 logits = logits.index_copy(0, rows, read.logits.float())
                 minutes = minutes.index_copy(0, rows, read.minutes.float())
             if len(others) and not self.training and not augmented:  # augmented: read_dials reads them below
-                read = self.reader(pixel_values=crops[others])
+                read = self.reader(pixel_values=crops[others], hide_up=config.any_turn)
                 logits = logits.index_copy(0, others, read.logits.float())
                 minutes = minutes.index_copy(0, others, read.minutes.float())
             loss = config.detector_loss_weight * detector_loss

@@ -267,6 +267,23 @@ def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_pat
     assert "--model" not in text.split("```bash")[1].split("```")[0]  # photo is train_clock.py's default
 
 
+def test_photo_reader_card_tells_how_to_read_turned_clocks_as_the_reader_was_trained(clock_photo_run, tmp_path):
+    """A reader trained with ``up_dropout`` reads turned clocks with ``any_turn``; any other with the quarter turns
+    (an older config without the field included)."""
+    text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
+    assert '"test_time_turns": [0, 90, 180, 270]' in text and '"any_turn": True' not in text
+    run = tmp_path / "run"
+    shutil.copytree(clock_photo_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["reader"]["up_dropout"] = 0.25
+    (run / "config.json").write_text(json.dumps(config))
+    text = hub.render_model_card(run, repo_id="alice/photo")
+    assert 'model_kwargs={"any_turn": True}' in text and "trained with 25 % of its images not told" in text
+    config["reader"].pop("up_dropout")
+    (run / "config.json").write_text(json.dumps(config))
+    assert '"any_turn": True' not in hub.render_model_card(run, repo_id="alice/photo")
+
+
 def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(clock_photo_run, run)

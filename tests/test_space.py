@@ -729,6 +729,23 @@ def test_space_card_front_matter(app):
     assert not any(line.strip().lower().startswith("tinyvision") for line in requirements)  # not on PyPI
 
 
+def test_space_requirements_pin_tinyvision_dependencies_as_pyproject_does():
+    """The Space installs tinyvision's dependencies itself: each one it names carries pyproject's bounds (a
+    transformers floor raised in one file and not the other would let the Space build on a version that fails)."""
+    import re
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    name = re.compile(r"^[A-Za-z0-9_.-]+")
+    wanted = {name.match(spec).group().lower(): spec.replace(" ", "") for spec in pyproject}
+    lines = [line.split("#")[0].strip() for line in (SPACE / "requirements.txt").read_text().splitlines()]
+    named = {name.match(line).group().lower(): line.replace(" ", "") for line in lines
+             if line and not line.startswith("-")}
+    shared = set(wanted) & set(named)
+    assert {"torch", "transformers", "accelerate", "datasets"} <= shared
+    assert {package: named[package] for package in shared} == {package: wanted[package] for package in shared}
+
+
 def test_examples_are_one_small_png_per_class():
     for dataset in ("fashion_mnist", "cifar10"):
         files = sorted((SPACE / "examples" / dataset).glob("*.png"))

@@ -13,7 +13,9 @@ Prints the number of photos, the median and mean common-sense error (minutes, th
 the share read within 1 and within 5 minutes, the hour accuracy and, for a photo reader (one that finds the
 dial), how often it said it found a clock. Where the folder has a ``boxes.json`` (file name → true dial box
 ``[xmin, ymin, xmax, ymax]``, as ``benchmarks/make_clock_photos.py`` writes it), also the boxes' median
-intersection-over-union and the share found with IoU >= 0.5. Writes ``results.json`` (every reading) and ``worst.png`` (the
+intersection-over-union and the share found with IoU >= 0.5. The readings more than 5 minutes off are counted by
+what went wrong (``tinyvision.metrics.miss_kind``: the hour hand read where the minute hand points, the hour hand
+otherwise misread, the hands swapped, the whole dial read turned, other). Writes ``results.json`` (every reading) and ``worst.png`` (the
 worst readings drawn with the dial, box and hands the reader found) to ``--output_dir``.
 """
 
@@ -169,7 +171,7 @@ def main(argv=None) -> dict:
 
     import torch
 
-    from tinyvision.metrics import common_sense_error
+    from tinyvision.metrics import common_sense_error, count_misses, miss_kind
 
     torch.set_num_threads(args.num_threads)
     photos, empty, skipped = list_photos(Path(args.photos))
@@ -190,6 +192,8 @@ def main(argv=None) -> dict:
     errors = np.asarray(common_sense_error(np.array([r["hour"] for r in readings]),
                                            np.array([r["minute"] for r in readings]), hours, minutes))
     summary = summarise(errors, readings, hours)
+    read_hours, read_minutes = [r["hour"] for r in readings], [r["minute"] for r in readings]
+    summary["misses"] = count_misses(read_hours, read_minutes, hours, minutes)
     summary["seconds_per_photo"] = seconds / len(photos)
     if empty_readings and "found" in empty_readings[0]:
         summary["photos_without_clock"] = len(empty_readings)
@@ -213,10 +217,12 @@ def main(argv=None) -> dict:
                        ("seconds_per_photo", "seconds per photo")):
         if key in summary:
             print(f"  {label:22s}{summary[key]:10.3f}")
+    print("  misses (> 5 min):      " + ", ".join(f"{kind} {n}" for kind, n in summary["misses"].items()))
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    items = [{"path": str(path), "true": f"{hour % 12 or 12}:{minute:02d}", "error": int(error), "reading": reading}
+    items = [{"path": str(path), "true": f"{hour % 12 or 12}:{minute:02d}", "error": int(error),
+              "miss": miss_kind(reading["hour"], reading["minute"], hour, minute), "reading": reading}
              for (path, hour, minute), error, reading in zip(photos, errors, readings)]
     worst = sorted(items, key=lambda item: -item["error"])[: args.worst]
     if worst:

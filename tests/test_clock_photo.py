@@ -480,8 +480,13 @@ def test_clock_photos_end_to_end_on_made_frames(tmp_path, capsys):
     assert summary["photos_without_clock"] == 1 and summary["false_alarm_rate"] == 1.0  # threshold 0: always found
     errors = [item["error"] for item in results["readings"]]
     assert summary["cse_mean"] == pytest.approx(np.mean(errors))
+    # Every reading more than 5 minutes off is counted once, under the kind its own "miss" names.
+    misses = [item["miss"] for item in results["readings"]]
+    assert [m is None for m in misses] == [error <= 5 for error in errors]
+    assert summary["misses"] == {kind: misses.count(kind) for kind in summary["misses"]}
     assert (tmp_path / "out" / "worst.png").exists() and (tmp_path / "out" / "results.json").exists()
-    assert "read within 5 min" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "read within 5 min" in out and "misses (> 5 min)" in out
 
 
 # ------------------------------------------------------------------------------------ script
@@ -496,6 +501,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     result = accelerate_launch("train_clock.py", [
         "--num_train_examples", "96", "--num_eval_examples", "16", "--num_test_examples", "24",
         "--num_train_epochs", "1", "--image_size", "64", "--backgrounds", "none", "--empty_fraction", "0.2",
+        "--num_clock_free_examples", "12",
         "--config_overrides", json.dumps(overrides), "--output_dir", out, "--disable_tqdm", "true"], tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     for name in ("config.json", "model.safetensors", "preprocessor_config.json", "all_results.json",
@@ -505,7 +511,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert config["model_type"] == "tinyvision_clock_photo" and config["reader"]["polar_cols"] == 32
     assert json.loads((out / "preprocessor_config.json").read_text())["letterbox"] is True
     metrics = json.loads((out / "all_results.json").read_text())
-    assert metrics["test_num_examples"] == 24
+    assert metrics["test_num_examples"] == 24 + 12 and metrics["eval_num_examples"] == 16 + 12  # + clock-free
     # the saved threshold is the one calibrated on the last epoch's validation scenes without a clock
     assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
     assert 0.15 <= config["detection_threshold"] <= 0.85
@@ -514,6 +520,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
         assert math.isfinite(metrics[name]) and metrics[name] >= 0, name
     run = json.loads((out / "run_config.json").read_text())
     assert run["scene_generator_version"] and run["data_seeds"]["test"] == 2_000_000
+    assert run["clock_free"] == {"count_per_split": 12, "seeds": {"validation": 3_000_000, "test": 4_000_000}}
     assert "procedural backgrounds" in run["data_source"]
     reading = pipeline("clock-reading", model=str(out))(Image.new("RGB", (640, 480), "white"))
     assert {"confidence", "found", "box"} <= set(reading)
@@ -522,7 +529,8 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [(["--head", "hybrid"], "angles"), (["--max_rotation", "10"], "orientation"),
-     (["--orientation", "sideways"], "orientation"), (["--empty_fraction", "1.5"], "empty_fraction")],
+     (["--orientation", "sideways"], "orientation"), (["--empty_fraction", "1.5"], "empty_fraction"),
+     (["--num_clock_free_examples", "-1"], "num_clock_free_examples")],
 )
 def test_photo_arguments_refuse_what_they_cannot_do(arguments, message):
     from transformers import HfArgumentParser

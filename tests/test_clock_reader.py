@@ -16,7 +16,7 @@ from transformers import AutoConfig, AutoImageProcessor, AutoModel, pipeline
 
 from tinyvision import ClockReader, ClockReaderConfig, TinyVisionImageProcessor
 from tinyvision.data.clock_data import ANGLE_COLUMNS
-from tinyvision.metrics import accuracy, clock_error_summary, common_sense_error
+from tinyvision.metrics import MISS_KINDS, accuracy, clock_error_summary, common_sense_error, count_misses, miss_kind
 from tinyvision.models.modeling_clock import (
     decode_logits,
     degrees_to_sincos,
@@ -64,6 +64,25 @@ def test_common_sense_error_hand_made_cases_and_wrap_around():
     # Mixed: a tensor anywhere gives a tensor.
     assert common_sense_error(11, 58, torch.tensor(0), 2).item() == 4
     assert common_sense_error(torch.tensor([3, 3]), 0, 2, 59).tolist() == [1, 1]
+
+
+def test_miss_kind_names_what_went_wrong_from_the_hands_a_reading_implies():
+    assert miss_kind(1, 44, 1, 44) is None and miss_kind(1, 49, 1, 44) is None  # within the 5-minute tolerance
+    assert miss_kind(1, 50, 1, 44) == "other"  # the minute hand itself misread (6 minutes off)
+    assert miss_kind(1, 51, 1, 44, tolerance=10) is None
+    # True 1:44; read 8:44: the hour hand read where the minute hand points (264 degrees).
+    assert miss_kind(8, 44, 1, 44) == "hour_on_minute_hand"
+    assert miss_kind(2, 44, 1, 44) == "hour_hand_misread"  # the minute right, the hour an hour off
+    assert miss_kind(7, 44, 1, 44) == "hour_hand_misread"  # ... or read from the hour hand's tail
+    # True 1:40 (hour hand at 50 degrees, minute hand at 240); read 8:06: each hand read as the other.
+    assert miss_kind(8, 6, 1, 40) == "hands_swapped"
+    # A dial read turned: 12 taken at the 3 o'clock mark (a quarter turn) and at 6 (a half turn).
+    assert miss_kind(9, 50, 6, 35) == "turned_dial"
+    assert miss_kind(5, 51, 12, 21) == "turned_dial"
+    assert miss_kind(4, 14, 2, 53) == "other"
+    counts = count_misses(np.array([8, 9, 1, 4]), [44, 50, 44, 14], torch.tensor([1, 6, 1, 2]), [44, 35, 44, 53])
+    assert list(counts) == list(MISS_KINDS)
+    assert counts == {"hour_on_minute_hand": 1, "hour_hand_misread": 0, "hands_swapped": 0, "turned_dial": 1, "other": 1}
 
 
 def test_clock_error_summary_and_accuracy():

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tinyvision.data import clock_scenes
@@ -149,6 +150,38 @@ def test_backgrounds_are_used_deterministically():
     np.testing.assert_array_equal(a, b)
     c, _ = render_clock_scene(1, 1, width=64, height=64, seed=0, backgrounds=pool)
     assert c.size == (64, 64)
+
+
+def test_scene_data_adds_clock_free_scenes_after_validation_and_test_only():
+    """The detection threshold is calibrated on validation's scenes without a clock and the false-alarm rate is
+    measured on test's: ``num_clock_free_examples`` appends that many to each, on seeds of their own, leaving the
+    scenes before them and the training split as they were."""
+    from tinyvision.data.clock_data import CLOCK_FREE_SEED_OFFSETS, load_scene_data
+
+    sizes = {"image_size": 32, "num_train_examples": 6, "num_eval_examples": 5, "num_test_examples": 4,
+             "backgrounds": "none", "empty_fraction": 0.0, "num_proc": 1, "data_seed": 3}
+    plain = load_scene_data(**sizes)
+    more = load_scene_data(**sizes, num_clock_free_examples=7)
+    assert len(more.train) == 6 and len(more.validation) == 5 + 7 and len(more.test) == 4 + 7
+    for before, after in ((plain.train, more.train), (plain.validation, more.validation), (plain.test, more.test)):
+        for name, column in before.columns.items():
+            assert torch.equal(after.columns[name][:len(before)], column), name
+        assert after.columns["has_clock"][len(before):].logical_not().all()
+    # the two clock-free sets are different scenes, each from its recorded seed
+    assert not torch.equal(more.validation.columns["pixel_values"][5:9], more.test.columns["pixel_values"][4:8])
+    assert more.provenance["clock_free"] == {
+        "count_per_split": 7, "seeds": {split: 3 + offset for split, offset in CLOCK_FREE_SEED_OFFSETS.items()}}
+    assert "clock_free" not in plain.provenance and "+ 7 without a clock" in more.source
+
+
+def test_tensor_dataset_concatenate_needs_the_same_columns():
+    from tinyvision.data import TensorDataset
+
+    a = TensorDataset(x=torch.arange(3), y=torch.zeros(3))
+    joined = TensorDataset.concatenate(a, TensorDataset(y=torch.ones(2), x=torch.arange(2)))
+    assert joined.columns["x"].tolist() == [0, 1, 2, 0, 1] and joined.columns["y"].tolist() == [0, 0, 0, 1, 1]
+    with pytest.raises(ValueError, match="same columns"):
+        TensorDataset.concatenate(a, TensorDataset(x=torch.arange(2)))
 
 
 @pytest.mark.parametrize("call,name", [

@@ -108,7 +108,7 @@ def clock_photo_run(tmp_path_factory):
     # A quarter of the scenes without a clock, so that every split has some (false-alarm rate, calibration).
     train_clock(ClockArguments(model="photo", image_size=64, num_train_examples=48, num_eval_examples=16,
                                num_test_examples=16, backgrounds="none", empty_fraction=0.25, num_proc=1,
-                               config_overrides=json.dumps(PHOTO_OVERRIDES)),
+                               num_clock_free_examples=4, config_overrides=json.dumps(PHOTO_OVERRIDES)),
                 _tiny_args(out, num_train_epochs=1))
     return out
 
@@ -262,6 +262,10 @@ def test_photo_reader_card_states_what_the_run_measured(clock_photo_run, tmp_pat
     for split, seed in run["data_seeds"].items():
         assert f"| {split} | {sizes[split]} | {seed} |" in text
     assert "letterbox (scale the longer side to 64" in text and "| polar_cols | 32 |" in text
+    # 4 scenes drawn without a clock end each of validation and test; about 4 + 0.25 * 16 of the 20 test scenes
+    assert "each end with 4 further scenes without a clock" in text and "rests on few scenes" not in text
+    assert "4 of the 20 test scenes are drawn without one, and each of the others is left empty with " \
+           "probability 0.25: about 8 hold no clock" in text
     assert "procedural textures only" in text and "Objects as Points" in text
     assert "'confidence'" in text and "'box'" in text and "trust_remote_code=True" in text
     assert "--model" not in text.split("```bash")[1].split("```")[0]  # photo is train_clock.py's default

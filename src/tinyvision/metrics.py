@@ -75,4 +75,53 @@ def clock_error_summary(errors, pred_hour=None, true_hour=None) -> dict[str, flo
     return summary
 
 
+# What went wrong in a misread clock, judged from the hands the reading implies (``miss_kind``).
+MISS_KINDS = ("hour_on_minute_hand", "hour_hand_misread", "hands_swapped", "turned_dial", "other")
+
+
+def _hand_angles(hour: int, minute: int) -> tuple[float, float]:
+    """Degrees clockwise from 12 of the hour and minute hands showing hour:minute."""
+    return 30.0 * (hour % 12 + minute / 60.0), 6.0 * minute
+
+
+def _angle_gap(a: float, b: float) -> float:
+    gap = abs(a - b) % 360.0
+    return min(gap, 360.0 - gap)
+
+
+def miss_kind(pred_hour: int, pred_minute: int, true_hour: int, true_minute: int, *, tolerance: int = 5) -> str | None:
+    """Why a reading is wrong, or ``None`` when it is within ``tolerance`` minutes (common-sense error).
+
+    The kinds (:data:`MISS_KINDS`), tried in order, compare the hands the reading implies with the true hands:
+
+    - ``hour_on_minute_hand``: the minute is right (within ``tolerance``) and the hour hand was read where the minute
+      hand points (within 20°): the reader did not find the hour hand and took the minute hand for both;
+    - ``hour_hand_misread``: the minute is right, the hour is not (its tail, another hand or a mark taken for it);
+    - ``hands_swapped``: each hand read where the other points (within 30°);
+    - ``turned_dial``: both hands read off by the same turn (within 25°): another mark taken for 12;
+    - ``other``: anything else (a wrong dial, a wrong minute hand).
+    """
+    if common_sense_error(int(pred_hour), int(pred_minute), int(true_hour), int(true_minute)) <= tolerance:
+        return None
+    read_hour, read_minute = _hand_angles(int(pred_hour), int(pred_minute))
+    hour, minute = _hand_angles(int(true_hour), int(true_minute))
+    if _angle_gap(read_minute, minute) <= 6.0 * tolerance:
+        return "hour_on_minute_hand" if _angle_gap(read_hour, minute) <= 20.0 else "hour_hand_misread"
+    if _angle_gap(read_minute, hour) <= 30.0 and _angle_gap(read_hour, minute) <= 30.0:
+        return "hands_swapped"
+    if _angle_gap(read_minute - minute, read_hour - hour) <= 25.0:
+        return "turned_dial"
+    return "other"
+
+
+def count_misses(pred_hours, pred_minutes, true_hours, true_minutes, *, tolerance: int = 5) -> dict[str, int]:
+    """How many readings miss by more than ``tolerance`` minutes, by :func:`miss_kind` (every kind listed)."""
+    counts = dict.fromkeys(MISS_KINDS, 0)
+    for reading in zip(*(_to_numpy(v).reshape(-1).tolist() for v in (pred_hours, pred_minutes, true_hours, true_minutes))):
+        kind = miss_kind(*reading, tolerance=tolerance)
+        if kind is not None:
+            counts[kind] += 1
+    return counts
+
+
 from .fid import compute_fid, compute_kid, evaluate_generator, frechet_distance, kid_from_features  # noqa: F401

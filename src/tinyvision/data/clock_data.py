@@ -224,11 +224,21 @@ def generate_scene_split(n: int, *, image_size: int, seed: int, num_proc=None, o
     )
 
 
+# Seeds of the clock-free scenes added to the validation and test splits: data_seed + these offsets.
+CLOCK_FREE_SEED_OFFSETS = {"validation": 3_000_000, "test": 4_000_000}
+
+
 def load_scene_data(*, image_size: int, num_train_examples: int, num_eval_examples: int, num_test_examples: int,
                     data_seed: int = 0, orientation: str = "world", backgrounds: str = "auto",
-                    empty_fraction: float = 0.05, num_proc: int | None = None) -> Splits:
+                    empty_fraction: float = 0.05, num_clock_free_examples: int = 0,
+                    num_proc: int | None = None) -> Splits:
     """Train / validation / test scenes (different seeds) over the ``backgrounds`` photos (see
-    :func:`background_sources`); records the seeds, the generator version and the background collections."""
+    :func:`background_sources`); records the seeds, the generator version and the background collections.
+
+    ``num_clock_free_examples`` scenes without a clock (seeds of their own) follow the validation scenes and as many
+    follow the test scenes: the photo reader's detection threshold is calibrated on the validation ones, and its
+    false-alarm rate is measured on the test ones, each then on hundreds of scenes rather than the ~5 % of the
+    split that ``empty_fraction`` leaves without a clock."""
     from .clock_scenes import SCENE_GENERATOR_VERSION, load_background_pool
 
     sources = background_sources(backgrounds)
@@ -236,7 +246,8 @@ def load_scene_data(*, image_size: int, num_train_examples: int, num_eval_exampl
     backdrop = f"{len(pool)} background photos from {', '.join(sources)}" if pool is not None else \
         "procedural backgrounds"
     started = time.perf_counter()
-    announce(f"rendering {num_train_examples} + {num_eval_examples} + {num_test_examples} clock scenes "
+    extra = f" (+ {num_clock_free_examples} without a clock each)" if num_clock_free_examples else ""
+    announce(f"rendering {num_train_examples} + {num_eval_examples} + {num_test_examples}{extra} clock scenes "
              f"(train + validation + test) at {image_size}x{image_size} over {backdrop}...")
     seeds = split_seeds(data_seed)
     train, validation, test = (
@@ -244,9 +255,21 @@ def load_scene_data(*, image_size: int, num_train_examples: int, num_eval_exampl
                              backgrounds=pool, empty_fraction=empty_fraction)
         for n, split in ((num_train_examples, "train"), (num_eval_examples, "validation"), (num_test_examples, "test"))
     )
+    clock_free_seeds = {split: data_seed + offset for split, offset in CLOCK_FREE_SEED_OFFSETS.items()}
+    if num_clock_free_examples:
+        validation, test = (
+            TensorDataset.concatenate(split, generate_scene_split(
+                num_clock_free_examples, image_size=image_size, seed=clock_free_seeds[name], num_proc=num_proc,
+                orientation=orientation, backgrounds=pool, empty_fraction=1.0))
+            for name, split in (("validation", validation), ("test", test))
+        )
     announce(f"rendered in {time.perf_counter() - started:.0f} s")
     source = (f"generated clock scenes (data_seed={data_seed}, orientation={orientation}, "
-              f"{backdrop}, {empty_fraction:.0%} without a clock)")
+              f"{backdrop}, {empty_fraction:.0%} without a clock"
+              + (f"; validation and test each + {num_clock_free_examples} without a clock)" if num_clock_free_examples
+                 else ")"))
     provenance = {"data_seeds": seeds, "scene_generator_version": SCENE_GENERATOR_VERSION,
                   "backgrounds": {"count": len(pool) if pool is not None else 0, "sources": sources}}
+    if num_clock_free_examples:
+        provenance["clock_free"] = {"count_per_split": num_clock_free_examples, "seeds": clock_free_seeds}
     return _with_stats(train, validation, test, source, provenance)

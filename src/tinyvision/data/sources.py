@@ -52,6 +52,14 @@ class TensorDataset(torch.utils.data.Dataset):
         """The DataLoader's batched fetch: one slice per column instead of one lookup per example."""
         return self[list(indices)]
 
+    @staticmethod
+    def concatenate(*datasets: TensorDataset) -> TensorDataset:
+        """The rows of ``datasets`` one after the other; they must hold the same columns."""
+        names = [sorted(dataset.columns) for dataset in datasets]
+        if not datasets or any(n != names[0] for n in names):
+            raise ValueError(f"can only concatenate datasets with the same columns, got {names}")
+        return TensorDataset(**{name: torch.cat([d.columns[name] for d in datasets]) for name in datasets[0].columns})
+
     def select(self, indices) -> TensorDataset:
         indices = torch.as_tensor(indices, dtype=torch.long)
         return TensorDataset(**{name: column[indices] for name, column in self.columns.items()})

@@ -81,6 +81,12 @@ class ClockArguments:
     empty_fraction: float = field(
         default=0.05, metadata={"help": "Photo scenes: the fraction without a clock (the reader learns to say so)."}
     )
+    num_clock_free_examples: int = field(
+        default=500,
+        metadata={"help": "Photo scenes: scenes without a clock added to the validation split (the detection "
+                          "threshold is calibrated on them after each epoch) and as many to the test split (the "
+                          "false-alarm rate is measured on them); 0: only the empty_fraction of each split."},
+    )
     max_rotation: float = field(
         default=180.0,
         metadata={"help": "Generated dials are turned by a random angle within ± this many degrees "
@@ -117,6 +123,8 @@ class ClockArguments:
             raise ValueError(f"--orientation must be one of {list(ORIENTATIONS)}, got {self.orientation!r}")
         if not 0.0 <= self.empty_fraction < 1.0:
             raise ValueError(f"--empty_fraction must be in [0, 1), got {self.empty_fraction}")
+        if self.num_clock_free_examples < 0:
+            raise ValueError(f"--num_clock_free_examples must be at least 0, got {self.num_clock_free_examples}")
         if self.head not in HEADS:
             raise ValueError(f"--head must be one of {list(HEADS)}, got {self.head!r}")
         for name in ("image_size", "num_train_examples", "num_eval_examples", "num_test_examples"):

@@ -441,12 +441,13 @@ def read_clocks(reader, images, batch_size: int) -> tuple[np.ndarray, np.ndarray
 
 
 def score(reader, images, hours, minutes, batch_size: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    from tinyvision.metrics import clock_error_summary, common_sense_error
+    from tinyvision.metrics import clock_error_summary, common_sense_error, count_misses
 
     start = time.perf_counter()
     pred_hours, pred_minutes = read_clocks(reader, images, batch_size)
     errors = common_sense_error(pred_hours, pred_minutes, hours, minutes)
     summary = clock_error_summary(errors, pred_hours, hours)
+    summary["misses"] = count_misses(pred_hours, pred_minutes, hours, minutes)
     summary["read_time_s"] = round(time.perf_counter() - start, 2)
     return summary, pred_hours, pred_minutes
 
@@ -554,6 +555,8 @@ def main(argv=None) -> dict:
     for key, label in [("cse_mean", "CSE mean (min)"), ("cse_median", "CSE median (min)"),
                        ("cse_p90", "CSE p90 (min)"), ("hour_accuracy", "hour accuracy")]:
         print(f"{label:22s}{own_summary[key]:14.3f}{ind_summary[key]:14.3f}")
+    for label, summary in (("own renderer", own_summary), ("independent", ind_summary)):
+        print(f"misses (> 5 min), {label}: " + ", ".join(f"{kind} {n}" for kind, n in summary["misses"].items()))
     print(f"independent renderer: {args.num_clocks / independent_render_s:.1f} clocks/s")
 
     images, hours, minutes = independent

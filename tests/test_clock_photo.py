@@ -570,6 +570,20 @@ def test_clock_transfer_by_rotation_counts_readings_pulled_up(tmp_path):
     assert (tmp_path / "by_rotation.png").stat().st_size > 0
 
 
+def test_clock_transfer_score_counts_every_miss_once():
+    transfer = _benchmark("clock_transfer")
+    hours, minutes = np.array([0, 3, 5, 1]), np.array([2, 0, 44, 44])
+
+    def reader_at_noon(images, batch_size):
+        return [{"hour": 0, "minute": 0} for _ in images]
+
+    summary, _, _ = transfer.score(reader_at_noon, [None] * 4, hours, minutes, batch_size=2)
+    # 0:02 is read within 5 minutes; 3:00 has its minute right and its hour read where the minute hand points (12);
+    # the 44-minute ones are off in both hands by different turns
+    assert summary["misses"] == {"hour_on_minute_hand": 1, "hour_hand_misread": 0, "hands_swapped": 0,
+                                 "turned_dial": 0, "other": 2}
+
+
 def test_benchmark_command_lines_repeat_the_run():
     from argparse import Namespace
 

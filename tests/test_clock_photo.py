@@ -3,6 +3,7 @@ whole photos (a 1280x720 frame, an image without a clock) and loading without ti
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 
@@ -582,6 +583,24 @@ def test_clock_transfer_score_counts_every_miss_once():
     # the 44-minute ones are off in both hands by different turns
     assert summary["misses"] == {"hour_on_minute_hand": 1, "hour_hand_misread": 0, "hands_swapped": 0,
                                  "turned_dial": 0, "other": 2}
+
+
+def test_threshold_calibration_spread_shrinks_to_nothing_on_the_whole_pool(tmp_path):
+    model_dir = tmp_path / "model"
+    _save(model_dir, detection_threshold=0.3)
+    results = _benchmark("threshold_calibration").main([
+        "--model_dir", str(model_dir), "--backgrounds", "none", "--num_pool", "12", "--num_fresh", "8",
+        "--sizes", "4", "12", "--draws", "5", "--num_proc", "1", "--output_dir", str(tmp_path / "out")])
+    small, whole = results["rows"]
+    assert (small["size"], whole["size"]) == (4, 12)
+    assert whole["threshold_std"] == 0.0  # every draw of all 12 scenes is the same set
+    assert 0.15 <= small["threshold_mean"] <= 0.85 and 0.15 <= whole["threshold_mean"] <= 0.85
+    for row in results["rows"]:
+        assert 0.0 <= row["false_alarm_p05"] <= row["false_alarm_mean"] <= row["false_alarm_max"] <= 1.0
+    assert results["saved_threshold"] == 0.3 and 0.0 <= results["saved_threshold_false_alarms"] <= 1.0
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
+    with pytest.raises(ValueError, match="--sizes"):
+        _benchmark("threshold_calibration").calibration_spread(torch.zeros(3), torch.zeros(2), [4], 1, 0)
 
 
 def test_benchmark_command_lines_repeat_the_run():

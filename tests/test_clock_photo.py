@@ -599,6 +599,7 @@ def test_threshold_calibration_spread_shrinks_to_nothing_on_the_whole_pool(tmp_p
         assert 0.0 <= row["false_alarm_p05"] <= row["false_alarm_mean"] <= row["false_alarm_max"] <= 1.0
     assert results["saved_threshold"] == 0.3 and 0.0 <= results["saved_threshold_false_alarms"] <= 1.0
     assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
+    assert (tmp_path / "out" / "calibration.png").stat().st_size > 0
     with pytest.raises(ValueError, match="--sizes"):
         _benchmark("threshold_calibration").calibration_spread(torch.zeros(3), torch.zeros(2), [4], 1, 0)
 

@@ -187,8 +187,9 @@ def _draw_ticks(ax, dial: _Dial, size, angles, r0, r1, width, color):
                                      capstyle="butt", zorder=3))
 
 
-def _draw_markers(ax, rng, dial: _Dial, size, ink, accent, hand_kind: str):
-    """Hour markers, optional minute marks, and a distinct 12 o'clock marker. Returns the marker style."""
+def _draw_markers(ax, rng, dial: _Dial, size, ink, accent, hand_kind: str, record: dict | None = None):
+    """Hour markers, optional minute marks, and a distinct 12 o'clock marker. Returns the marker style; ``record``
+    (if given) gets the marker style, the minute marks and the 12 o'clock marker."""
     style = rng.choice(["bars", "arabic", "roman", "dots", "wedges", "quarters"], p=[0.22, 0.22, 0.16, 0.14, 0.12, 0.14])
     outer = rng.uniform(0.86, 0.95)
     hour_angles = np.arange(1, 12) * 30.0
@@ -249,6 +250,8 @@ def _draw_markers(ax, rng, dial: _Dial, size, ink, accent, hand_kind: str):
     if style == "roman":
         choices = ["bigXII"] * 4 + choices
     twelve = rng.choice(choices)
+    if record is not None:
+        record.update(markers=str(style), minute_marks=str(minute_style), twelve=str(twelve))
     color = accent if rng.random() < 0.5 else ink
     m = rng.uniform(0.09, 0.14)  # marker half-size in dial radii
     if twelve == "big12":
@@ -377,11 +380,13 @@ def _postprocess(image: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, size: int = 150, *,
-                             mode: str = "L", rotation: float | None = None) -> Image.Image:
+                             mode: str = "L", rotation: float | None = None, record: dict | None = None) -> Image.Image:
     """One analog clock showing ``hour`` (0..12, 12 reads 0) : ``minute`` (0..59), style drawn from ``rng``.
 
     ``rotation`` (degrees clockwise) fixes the dial's turn instead of a uniform random one (the random draw is
-    made either way, so the rest of the style is the same)."""
+    made either way, so the rest of the style is the same). ``record`` (a dict, if given) is filled with the
+    style drawn: hand kind, marker style, minute marks, 12 o'clock marker and the dial's turn; it draws nothing
+    from ``rng``, so the clock is the same with or without it."""
     if not (0 <= hour <= 12 and 0 <= minute <= 59):
         raise ValueError(f"need hour in 0..12 and minute in 0..59, got {hour}:{minute}")
     fig, ax = _axes(size)
@@ -403,7 +408,9 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
         ink = (0.0, 0.0, 0.0) if _lum(face) > 0.5 else (1.0, 1.0, 1.0)
         accent = _accent(rng, face, ink)
     hand_kind = rng.choice(["baton", "sword", "breguet", "skeleton", "counterweight"], p=[0.3, 0.25, 0.15, 0.15, 0.15])
-    _draw_markers(ax, rng, dial, size, ink, accent, hand_kind)  # no hollow-ring 12 with Breguet's hollow moons
+    if record is not None:
+        record.update(hands=str(hand_kind), turn=float(dial.rotation))
+    _draw_markers(ax, rng, dial, size, ink, accent, hand_kind, record)  # no hollow-ring 12 with Breguet's moons
     _draw_extras(ax, rng, dial, size, face, ink)
     _draw_hands(ax, rng, dial, size, hour, minute, face, ink, accent, hand_kind)
 
@@ -413,13 +420,38 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
     return image.convert(mode)
 
 
-def make_independent_clocks(n: int, seed: int = 0, size: int = 150) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
-    """``n`` independent clocks at uniformly random times: (PIL images, hours 0..11, minutes 0..59)."""
+def make_independent_clocks(n: int, seed: int = 0, size: int = 150, styles: list | None = None
+                            ) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
+    """``n`` independent clocks at uniformly random times: (PIL images, hours 0..11, minutes 0..59). ``styles``
+    (a list, if given) gets each clock's style record (``render_independent_clock``'s ``record``)."""
     rng = np.random.default_rng([seed, 2024])
     times = rng.integers(720, size=n)
     hours, minutes = times // 60, times % 60
-    images = [render_independent_clock(int(h), int(m), rng, size) for h, m in zip(hours, minutes)]
+    images = []
+    for h, m in zip(hours, minutes):
+        record = {} if styles is not None else None
+        images.append(render_independent_clock(int(h), int(m), rng, size, record=record))
+        if styles is not None:
+            styles.append(record)
     return images, hours, minutes
+
+
+STYLE_KEYS = ("hands", "markers", "twelve", "minute_marks", "upright")
+
+
+def by_style(styles: list[dict], errors: np.ndarray) -> dict:
+    """Mean error, share within 5 minutes and count for every value of every style attribute of the clocks
+    (``upright``: the dial turned less than 15 degrees either way), most frequent value first."""
+    table = {}
+    for key in STYLE_KEYS:
+        values = [(abs(_gap(s["turn"], 0.0)) < 15.0) if key == "upright" else s[key] for s in styles]
+        rows = {}
+        for value in sorted(set(values), key=lambda v: (-values.count(v), str(v))):
+            chosen = errors[np.array([v == value for v in values])]
+            rows[str(value)] = {"num_clocks": int(chosen.size), "cse_mean": round(float(chosen.mean()), 2),
+                                "within_5_min": round(float(np.mean(chosen <= 5)), 4)}
+        table[key] = rows
+    return table
 
 
 def make_own_clocks(n: int, seed: int = 0, size: int = 150) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
@@ -539,7 +571,8 @@ def main(argv=None) -> dict:
     reader = clock_reading_pipeline(args)
 
     start = time.perf_counter()
-    independent = make_independent_clocks(args.num_clocks, args.seed, args.size)
+    styles: list[dict] = []
+    independent = make_independent_clocks(args.num_clocks, args.seed, args.size, styles=styles)
     independent_render_s = time.perf_counter() - start
     start = time.perf_counter()
     own = make_own_clocks(args.num_clocks, args.seed, args.size)
@@ -562,6 +595,12 @@ def main(argv=None) -> dict:
     images, hours, minutes = independent
     from tinyvision.metrics import common_sense_error
 
+    styles_table = by_style(styles, common_sense_error(pred_h, pred_m, hours, minutes))
+    print("independent renderer by style: value, clocks, mean error (min), within 5 min")
+    for key, rows in styles_table.items():
+        print(f"  {key}: " + "; ".join(f"{v} {r['num_clocks']} {r['cse_mean']:.1f} {r['within_5_min']:.2f}"
+                                        for v, r in rows.items()))
+
     n_grid = min(24, len(images))
     errors = common_sense_error(pred_h[:n_grid], pred_m[:n_grid], hours[:n_grid], minutes[:n_grid])
     save_grid(os.path.join(args.output_dir, "predictions.png"), images[:n_grid],
@@ -580,6 +619,7 @@ def main(argv=None) -> dict:
         "size": args.size,
         "own_renderer": own_summary,
         "independent_renderer": ind_summary,
+        "independent_by_style": styles_table,
     }
     if args.by_rotation:
         rows = by_rotation(reader, args.by_rotation, args.seed, args.size, args.batch_size)

@@ -585,6 +585,22 @@ def test_clock_transfer_score_counts_every_miss_once():
                                  "turned_dial": 0, "other": 2}
 
 
+def test_clock_transfer_styles_leave_the_clocks_unchanged_and_split_the_errors():
+    transfer = _benchmark("clock_transfer")
+    plain, hours, minutes = transfer.make_independent_clocks(6, seed=3, size=48)
+    styles: list = []
+    recorded, hours2, minutes2 = transfer.make_independent_clocks(6, seed=3, size=48, styles=styles)
+    assert [np.asarray(a).tobytes() for a in plain] == [np.asarray(b).tobytes() for b in recorded]
+    assert (hours == hours2).all() and (minutes == minutes2).all() and len(styles) == 6
+    assert all(set(transfer.STYLE_KEYS) - {"upright"} <= set(s) and 0 <= s["turn"] < 360 for s in styles)
+    styles = [{"hands": h, "markers": "bars", "twelve": "star", "minute_marks": "none", "turn": t}
+              for h, t in [("baton", 0.0), ("baton", 350.0), ("skeleton", 90.0)]]
+    table = transfer.by_style(styles, np.array([0.0, 10.0, 60.0]))
+    assert table["hands"] == {"baton": {"num_clocks": 2, "cse_mean": 5.0, "within_5_min": 0.5},
+                              "skeleton": {"num_clocks": 1, "cse_mean": 60.0, "within_5_min": 0.0}}
+    assert table["upright"]["True"]["num_clocks"] == 2 and table["markers"]["bars"]["cse_mean"] == 23.33
+
+
 def test_threshold_calibration_spread_shrinks_to_nothing_on_the_whole_pool(tmp_path):
     model_dir = tmp_path / "model"
     _save(model_dir, detection_threshold=0.3)

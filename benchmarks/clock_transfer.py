@@ -251,7 +251,8 @@ def _draw_markers(ax, rng, dial: _Dial, size, ink, accent, hand_kind: str, recor
         choices = ["bigXII"] * 4 + choices
     twelve = rng.choice(choices)
     if record is not None:
-        record.update(markers=str(style), minute_marks=str(minute_style), twelve=str(twelve))
+        record.update(markers=str(style), minute_marks=str(minute_style), twelve=str(twelve),
+                      numerals="none" if style not in ("arabic", "roman") else "radial" if radial_text else "upright")
     color = accent if rng.random() < 0.5 else ink
     m = rng.uniform(0.09, 0.14)  # marker half-size in dial radii
     if twelve == "big12":
@@ -385,7 +386,8 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
 
     ``rotation`` (degrees clockwise) fixes the dial's turn instead of a uniform random one (the random draw is
     made either way, so the rest of the style is the same). ``record`` (a dict, if given) is filled with the
-    style drawn: hand kind, marker style, minute marks, 12 o'clock marker and the dial's turn; it draws nothing
+    style drawn: hand kind, marker style, numerals (none, upright or radial), minute marks, 12 o'clock marker and
+    the dial's turn; it draws nothing
     from ``rng``, so the clock is the same with or without it."""
     if not (0 <= hour <= 12 and 0 <= minute <= 59):
         raise ValueError(f"need hour in 0..12 and minute in 0..59, got {hour}:{minute}")
@@ -436,7 +438,7 @@ def make_independent_clocks(n: int, seed: int = 0, size: int = 150, styles: list
     return images, hours, minutes
 
 
-STYLE_KEYS = ("hands", "markers", "twelve", "minute_marks", "upright")
+STYLE_KEYS = ("hands", "markers", "numerals", "twelve", "minute_marks", "upright")
 
 
 def by_style(styles: list[dict], errors: np.ndarray) -> dict:

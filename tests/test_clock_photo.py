@@ -593,7 +593,7 @@ def test_clock_transfer_styles_leave_the_clocks_unchanged_and_split_the_errors()
     assert [np.asarray(a).tobytes() for a in plain] == [np.asarray(b).tobytes() for b in recorded]
     assert (hours == hours2).all() and (minutes == minutes2).all() and len(styles) == 6
     assert all(set(transfer.STYLE_KEYS) - {"upright"} <= set(s) and 0 <= s["turn"] < 360 for s in styles)
-    styles = [{"hands": h, "markers": "bars", "twelve": "star", "minute_marks": "none", "turn": t}
+    styles = [{"hands": h, "markers": "bars", "numerals": "none", "twelve": "star", "minute_marks": "none", "turn": t}
               for h, t in [("baton", 0.0), ("baton", 350.0), ("skeleton", 90.0)]]
     table = transfer.by_style(styles, np.array([0.0, 10.0, 60.0]))
     assert table["hands"] == {"baton": {"num_clocks": 2, "cse_mean": 5.0, "within_5_min": 0.5},

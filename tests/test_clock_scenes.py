@@ -95,8 +95,8 @@ def test_random_scene_hands_are_where_homography_says(seed):
     b, labels_b = render_clock_scene(2, 45, width=160, height=160, seed=seed, orientation="any")
     np.testing.assert_array_equal(labels["homography"], labels_b["homography"])
     diff = np.abs(_gray(a) - _gray(b))
-    rows, cols = np.nonzero(diff > 70)
-    assert len(rows) > 0
+    assert diff.max() > 30  # the hands moved visibly
+    rows, cols = np.nonzero(diff > max(30.0, 0.5 * diff.max()))  # (a small, dim dial changes less than 70 levels)
     dial = _project(np.linalg.inv(labels["homography"]), np.stack([cols + 0.5, rows + 0.5], axis=-1))
     radius = np.hypot(dial[:, 0], dial[:, 1])
     assert np.quantile(radius, 0.98) < 1.15

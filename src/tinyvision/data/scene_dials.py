@@ -57,14 +57,19 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
         inner = r_out - tick_len * 1.3
     else:  # sparse: four small bars
         paint.radial_bars(30.0 * np.array([3, 6, 9]), r_out - tick_len, r_out, tick_w, ink)
+    if numerals and len(numerals) == 12 and u() < 0.3:
+        numerals = numerals[1:]  # a marker (or a logo's place) at 12 instead of the numeral
+        need_twelve = True
     twelve_is_numeral = bool(numerals) and 0 in numerals
     twelve = "same"
     if not twelve_is_numeral and (need_twelve or u() < 0.5):
         twelve = _pick(rng, ["triangle", "double", "dot", "wide", "star", "diamond", "ring", "square", "outward"])
     if kind == "sparse" and twelve == "same":
         twelve = "wide"
+    grow = u(0.8, 1.6)  # the triangles' size
     if twelve == "triangle":
-        paint.polygons(_radial(0.0, [r_out, r_out, r_out - 0.17], [-0.07, 0.07, 0.0]), accent if u() < 0.3 else ink)
+        paint.polygons(_radial(0.0, [r_out, r_out, r_out - 0.17 * grow], [-0.07 * grow, 0.07 * grow, 0.0]),
+                       accent if u() < 0.3 else ink)
     elif twelve == "double":
         for s in (-1, 1):
             paint.radial_bars(0.0, r_out - max(tick_len, 0.1), r_out, tick_w, ink, s * tick_w * 1.2)
@@ -74,7 +79,8 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
         paint.radial_bars(0.0, r_out - max(tick_len * 1.2, 0.12), r_out, max(tick_w * 2.5, 0.09), ink)
     elif twelve in ("star", "diamond", "ring", "square", "outward"):  # shapes no other hour has
         colour = accent if abs(_lum(accent) - _lum(face)) > 80 and u() < 0.5 else ink
-        size, centre = u(0.055, 0.08), np.array([0.0, r_out - 0.09])
+        size = u(0.055, 0.12)
+        centre = np.array([0.0, r_out - max(0.09, 1.3 * size)])
         if twelve == "star":
             t = np.arange(10) * np.pi / 5
             radius = np.where(np.arange(10) % 2 == 0, size * 1.2, size * 0.5)
@@ -86,15 +92,16 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
         elif twelve == "square":
             paint.polygons(centre + np.array([[-1, 1], [1, 1], [1, -1], [-1, -1]]) * size * 0.85, colour)
         else:  # a triangle pointing outwards
-            paint.polygons(_radial(0.0, [r_out - 0.17, r_out - 0.17, r_out], [-0.07, 0.07, 0.0]), colour)
+            paint.polygons(_radial(0.0, [r_out - 0.17 * grow, r_out - 0.17 * grow, r_out], [-0.07 * grow, 0.07 * grow,
+                                                                                            0.0]), colour)
     if twelve != "same":
-        inner = min(inner, r_out - 0.17)
+        inner = min(inner, r_out - 0.17 * (grow if twelve in ("triangle", "outward") else 1.0))
     if numerals:
         font = _FONT_FILES[int(rng.integers(len(_FONT_FILES)))]
         roman = kind == "roman"
         size = u(0.13, 0.19) if roman else u(0.15, 0.25)
         px = max(6, 2 * round(size * k / 2))
-        radial = roman and u() < 0.6
+        radial = u() < (0.6 if roman else 0.25)  # numerals' tops point outwards
         labels = [(_ROMAN[h] if roman else str(h or 12)) for h in numerals]
         if roman and u() < 0.3:
             labels = ["IIII" if t == "IV" else t for t in labels]

@@ -42,6 +42,9 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
     second = None if plain or u() >= 0.5 else (u(0, 360), accent if u() < 0.7 else hand_rgb, u(0.85, 0.95),
                                               u(0.12, 0.25), u() < 0.3)
     shadow = None if plain or u() >= 0.4 else (u(0, 360), u(0.015, 0.04), u(0.25, 0.5))
+    # Breguet hands: where the moon sits (share of the hand's length), its radius (hand widths), the ring's width
+    # (moon radii), the shaft's half-width (hand widths), and whether a short point replaces the shaft beyond it
+    breguet = (u(0.4, 0.8), u(0.8, 1.8), u(0.25, 0.45), u(0.15, 0.3), u() < 0.5) if shape == "breguet" else None
 
     def polys(angle, length, width):
         along, across = _hand_polygon(shape, length, width, tail)
@@ -67,11 +70,20 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
         p = polys(angle, length, width)[0]
         if shape == "skeleton":
             paint.outline(p, hand_rgb, max(0.01, width * 0.22))
-        elif shape == "breguet":
-            paint.polygons(_radial(angle, [-tail, length, length, -tail], [-width * 0.25, -width * 0.1, width * 0.1,
-                                                                          width * 0.25]), hand_rgb)
-            ring_r = width * 1.2
-            paint.circle(ring_r, hand_rgb, centre=tuple(_radial(angle, length * 0.72, 0.0)), width=width * 0.4)
+        elif shape == "breguet":  # a thin shaft, a hollow moon along it, a point beyond the moon
+            moon_at, moon_scale, ring_frac, shaft_frac, short_point = breguet
+            ring_r = max(0.035, width * moon_scale)
+            moon = min(max(length * moon_at, length - ring_r * 3.2), length - ring_r * 1.3)
+            if short_point:  # the shaft ends in the moon; a short point sticks out beyond it
+                paint.polygons(_radial(angle, [-tail, moon, moon, -tail], [-width * shaft_frac, -width * shaft_frac,
+                                                                           width * shaft_frac, width * shaft_frac]),
+                               hand_rgb)
+                paint.polygons(_radial(angle, [moon + ring_r * 0.7, length, moon + ring_r * 0.7],
+                                       [-width * shaft_frac * 1.4, 0.0, width * shaft_frac * 1.4]), hand_rgb)
+            else:
+                paint.polygons(_radial(angle, [-tail, length, length, -tail],
+                                       [-width * shaft_frac, -width * 0.1, width * 0.1, width * shaft_frac]), hand_rgb)
+            paint.circle(ring_r, hand_rgb, centre=tuple(_radial(angle, moon, 0.0)), width=max(0.012, ring_r * ring_frac))
         else:
             paint.polygons(p, hand_rgb)
         if shape == "counterweight":

@@ -387,8 +387,7 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
     ``rotation`` (degrees clockwise) fixes the dial's turn instead of a uniform random one (the random draw is
     made either way, so the rest of the style is the same). ``record`` (a dict, if given) is filled with the
     style drawn: hand kind, marker style, numerals (none, upright or radial), minute marks, 12 o'clock marker and
-    the dial's turn; it draws nothing
-    from ``rng``, so the clock is the same with or without it."""
+    the dial's turn; it draws nothing from ``rng``, so the clock is the same with or without it."""
     if not (0 <= hour <= 12 and 0 <= minute <= 59):
         raise ValueError(f"need hour in 0..12 and minute in 0..59, got {hour}:{minute}")
     fig, ax = _axes(size)
@@ -597,18 +596,18 @@ def main(argv=None) -> dict:
     images, hours, minutes = independent
     from tinyvision.metrics import common_sense_error
 
-    styles_table = by_style(styles, common_sense_error(pred_h, pred_m, hours, minutes))
+    errors = common_sense_error(pred_h, pred_m, hours, minutes)
+    styles_table = by_style(styles, errors)
     print("independent renderer by style: value, clocks, mean error (min), within 5 min")
     for key, rows in styles_table.items():
         print(f"  {key}: " + "; ".join(f"{v} {r['num_clocks']} {r['cse_mean']:.1f} {r['within_5_min']:.2f}"
                                         for v, r in rows.items()))
 
     n_grid = min(24, len(images))
-    errors = common_sense_error(pred_h[:n_grid], pred_m[:n_grid], hours[:n_grid], minutes[:n_grid])
     save_grid(os.path.join(args.output_dir, "predictions.png"), images[:n_grid],
               [f"true {_fmt_time(h, m)} / pred {_fmt_time(ph, pm)}"
                for h, m, ph, pm in zip(hours, minutes, pred_h, pred_m)][:n_grid],
-              cols=6, title_colors=["black" if e <= 5 else "red" for e in errors])
+              cols=6, title_colors=["black" if e <= 5 else "red" for e in errors[:n_grid]])
     examples, ex_hours, ex_minutes = make_independent_clocks(12, args.seed + 1, args.size)
     save_grid(os.path.join(args.output_dir, "examples.png"), examples,
               [_fmt_time(h, m) for h, m in zip(ex_hours, ex_minutes)], cols=6)

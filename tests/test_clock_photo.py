@@ -318,6 +318,31 @@ def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
     assert not plain.augments_reads and not torch.allclose(unpooled[:, 0:6:2], logits[:, 1:6:2], atol=1e-3)
 
 
+def test_pooled_reads_turn_and_mirror_the_mark_votes_back():
+    """With the columns' mark votes deciding which mark is 12 (a large ``mark_vote_weight``), pooled reads still
+    read a dial turned a quarter turn as the same time (all four turns read) and a mirrored dial as the mirrored
+    time (plain and mirrored reads): each read's column directions and sectors go back to the crop as cut."""
+    torch.manual_seed(0)
+    reader = {**TINY_READER, "mark_votes": True, "mark_vote_weight": 50.0}
+    pixels = torch.randn(3, 1, 64, 64)
+    centre, shape = torch.tensor([[32.0, 32.0]] * 3), 14.0 * torch.eye(2).expand(3, 2, 2)
+    turning = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[1.0], test_time_flip=False,
+                                           test_time_turns=[0, 90, 180, 270])).eval()
+    mirroring = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[1.0], test_time_flip=True)).eval()
+    mirroring.load_state_dict(turning.state_dict())
+    with torch.no_grad():
+        _, minutes = turning.read_dials(pixels, centre, shape)
+        _, turned_minutes = turning.read_dials(torch.rot90(pixels, -1, (-2, -1)), centre, shape)
+        _, plain_minutes = mirroring.read_dials(pixels, centre, shape)
+        _, mirrored_minutes = mirroring.read_dials(pixels.flip(-1), centre, shape)
+        turning.reader.config.mark_vote_weight = 0.0
+        _, unvoted = turning.read_dials(pixels, centre, shape)
+    torch.testing.assert_close(turned_minutes, minutes, atol=1e-3, rtol=0)
+    gap = (plain_minutes + mirrored_minutes + 360.0).remainder(720.0) - 360.0  # mirrored: 720 - minutes
+    assert gap.abs().max().item() < 1e-2
+    assert not torch.allclose(unvoted, minutes, atol=1.0)  # the votes did decide
+
+
 def test_any_turn_reads_the_dial_without_being_told_where_up_is(tmp_path):
     """``any_turn`` hides the reader's angle channels in every read (pooled or single, with or without targets),
     so a dial turned a quarter turn reads the same time with 12 and the hands turned by 90 degrees; it loads from
@@ -627,3 +652,65 @@ def test_benchmark_command_lines_repeat_the_run():
     args = Namespace(model_dir="m", test_time_turns=[0, 90], worst=12, boxes=True, quiet=False, seed=None)
     line = photos.command_line("benchmarks/clock_photos.py", args)
     assert line == "python benchmarks/clock_photos.py --model_dir m --test_time_turns 0 90 --worst 12 --boxes"
+
+
+# ------------------------------------------------------------------------------------ mark votes
+def test_choose_mark_vote_weight_prefers_more_readings_within_5_minutes():
+    from tinyvision.tasks.clock_photo import choose_mark_vote_weight
+
+    errors = {0.0: torch.tensor([0.0, 0.0, 100.0, 200.0]), 0.05: torch.tensor([0.0, 1.0, 3.0, 300.0]),
+              0.1: torch.tensor([0.0, 2.0, 4.0, 200.0]), 0.5: torch.tensor([0.0, 2.0, 4.0, 200.0])}
+    assert choose_mark_vote_weight(errors) == 0.1  # 3 of 4 within 5 like 0.05 and 0.5; lower mean; smaller weight
+
+
+def test_last_epoch_sets_the_mark_vote_weight_read_best_on_the_validation_scenes(tmp_path):
+    """After the last epoch a reader with mark votes keeps the tried weight that reads the most validation
+    scenes within 5 minutes (each weight's rate recorded), and saves it; earlier epochs leave the weight alone."""
+    from types import SimpleNamespace
+
+    from tinyvision.data.clock_data import generate_scene_split
+    from tinyvision.models import TinyVisionImageProcessor
+    from tinyvision.tasks.clock_photo import MARK_VOTE_WEIGHTS, ClockPhotoStep, mark_vote_weight_errors
+
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(reader={**TINY_READER, "mark_votes": True, "mark_vote_weight": 123.0}))
+    processor = TinyVisionImageProcessor(image_size=64, num_channels=1, letterbox=True)
+    scenes = generate_scene_split(12, image_size=64, seed=5, num_proc=1, empty_fraction=0.25)
+    step = ClockPhotoStep(model, processor)
+    engine = SimpleNamespace(history=[{}], num_epochs=2, eval_dataset=scenes,
+                             args=SimpleNamespace(per_device_eval_batch_size=5))
+    step.on_epoch_end(0, engine)
+    assert model.reader.config.mark_vote_weight == 123.0 and "eval_mark_vote_weight" not in engine.history[-1]
+    step.on_epoch_end(1, engine)
+    record = engine.history[-1]
+    chosen = record["eval_mark_vote_weight"]
+    rates = {weight: record[f"eval_within_5_min_at_mark_vote_weight_{weight:g}"] for weight in MARK_VOTE_WEIGHTS}
+    assert chosen in MARK_VOTE_WEIGHTS and rates[chosen] == max(rates.values())
+    assert model.reader.config.mark_vote_weight == chosen and model.config.reader["mark_vote_weight"] == chosen
+    batches = [scenes.columns]
+    errors = mark_vote_weight_errors(model, processor, batches, weights=[chosen])
+    assert len(errors[chosen]) == int(scenes.columns["has_clock"].sum())  # the scenes with a clock only
+    assert (errors[chosen] <= 5).float().mean().item() == pytest.approx(rates[chosen])
+    model.save_pretrained(tmp_path)
+    assert ClockPhotoReader.from_pretrained(tmp_path).reader.config.mark_vote_weight == chosen
+
+
+def test_mark_vote_weight_benchmark_reads_each_weight_and_saves_the_best(tmp_path, capsys):
+    from tinyvision.models import TinyVisionImageProcessor
+
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config(reader={**TINY_READER, "mark_votes": True}))
+    model.save_pretrained(tmp_path / "model")
+    TinyVisionImageProcessor(image_size=64, num_channels=1, letterbox=True).save_pretrained(tmp_path / "model")
+    results = _benchmark("mark_vote_weight").main([
+        "--model_dir", str(tmp_path / "model"), "--num_scenes", "10", "--backgrounds", "none", "--num_proc", "1",
+        "--weights", "0", "0.1", "2", "--save", "--output_dir", str(tmp_path / "out")])
+    assert [row["mark_vote_weight"] for row in results["rows"]] == [0.0, 0.1, 2.0]
+    best = max(results["rows"], key=lambda row: (row["within_5_min"], -row["cse_mean"]))
+    assert results["best"] == best["mark_vote_weight"]
+    assert ClockPhotoReader.from_pretrained(tmp_path / "model").reader.config.mark_vote_weight == results["best"]
+    assert "<- best" in capsys.readouterr().out and (tmp_path / "out" / "results.json").exists()
+    plain = tmp_path / "plain"
+    ClockPhotoReader(tiny_config()).save_pretrained(plain)
+    with pytest.raises(SystemExit, match="no mark votes"):
+        _benchmark("mark_vote_weight").main(["--model_dir", str(plain), "--output_dir", str(tmp_path / "out")])

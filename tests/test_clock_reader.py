@@ -21,8 +21,10 @@ from tinyvision.models.modeling_clock import (
     decode_logits,
     degrees_to_sincos,
     head_loss,
+    mark_vote_scores,
     marker_by_ticks,
     resolve_hour,
+    sector_shares,
     resolve_hour_classes,
     snap_to_ticks,
     split_dial_minutes,
@@ -392,6 +394,63 @@ def test_marker_is_the_heaviest_tick_when_the_reader_hesitates():
     assert marker_by_ticks(weights, votes, torch.tensor([12 * 2.0])).tolist() == pytest.approx([92.0])
 
 
+def test_sector_shares_place_each_direction_among_the_hours_past_12():
+    """A direction 90 degrees past 12 is wholly in sector 3; 15 degrees past it is shared by sectors 0 and 1;
+    before 12 it wraps round to sector 11; every row sums to 1."""
+    shares = sector_shares(torch.tensor([[130.0, 55.0, 25.0, 30.0]]), torch.tensor([40.0]))
+    assert shares.shape == (1, 4, 12)
+    assert shares[0, 0, 3].item() == pytest.approx(1.0) and shares[0, 1, :2].tolist() == pytest.approx([0.5, 0.5])
+    assert shares[0, 2, 11].item() == pytest.approx(0.5) and shares[0, 2, 0].item() == pytest.approx(0.5)
+    assert shares[0, 3, [11, 0]].tolist() == pytest.approx([1 / 3, 2 / 3], abs=1e-5)
+    torch.testing.assert_close(shares.sum(-1), torch.ones(1, 4))
+
+
+def test_mark_votes_pick_the_12_that_every_column_agrees_on():
+    """Columns that each say how far past 12 they lie (as numerals do) outvote a marker softmax that put its
+    mass at the bottom of the dial; with no column evidence the mass decides, as without mark votes."""
+    cols, true_marker = 48, 120.0
+    directions = (torch.arange(cols, dtype=torch.float32) * 360 / cols)[None]
+    evidence = sector_shares(directions, torch.tensor([true_marker])).clamp(min=1e-3).log()  # (1, A, 12)
+    lattice = torch.arange(12, dtype=torch.float32)[None] * 30.0
+    scores = mark_vote_scores(directions, evidence, lattice)
+    assert scores.argmax(1).tolist() == [4]  # 120 degrees
+    weights = torch.zeros(1, cols)
+    weights[0, 36] = 1.0  # all the marker's mass at 270 degrees
+    assert marker_by_ticks(weights, directions, torch.tensor([0.0])).tolist() == [270.0]
+    assert marker_by_ticks(weights, directions, torch.tensor([0.0]), evidence=0.1 * scores).tolist() == [120.0]
+    flat = torch.zeros(1, 12)
+    assert marker_by_ticks(weights, directions, torch.tensor([0.0]), evidence=flat).tolist() == [270.0]
+
+
+def test_mark_votes_add_a_sector_softmax_per_column_trained_with_the_marker():
+    """``mark_votes`` adds twelve outputs per column and a per-direction prior table; both learn from the
+    true 12 o'clock; without it the reader's weights are the ones saved before (no new tensors)."""
+    torch.manual_seed(0)
+    plain = ClockReader(ClockReaderConfig(head="angles", angle_channels=True, **SMALL_POLAR))
+    voting = ClockReader(ClockReaderConfig(head="angles", angle_channels=True, mark_votes=True, **SMALL_POLAR))
+    assert plain.out.out_features == 8 and voting.out.out_features == 20
+    assert "mark_prior" not in dict(plain.named_parameters())
+    assert voting.mark_prior.shape == (voting.config.feature_map_shape[1], 12)
+    image = torch.randn(3, 1, 32, 32)
+    targets = dict(dial_rotation=torch.tensor([0.0, 90.0, 200.0]), hour_hand_angle=torch.tensor([10.0, 100.0, 300.0]),
+                   minute_hand_angle=torch.tensor([50.0, 170.0, 20.0]))
+    voting.train()
+    loss = voting(pixel_values=image, **targets).loss
+    loss.backward()
+    assert voting.mark_prior.grad.abs().sum() > 0 and voting.out.weight.grad[8:].abs().sum() > 0
+    voting.config.mark_vote_loss_weight = 0.0
+    assert voting(pixel_values=image, **targets).loss.item() < loss.item()
+    voting.eval()
+    with torch.no_grad():
+        weights, votes, marks = voting.column_votes(image)
+        directions, evidence = marks
+        assert directions.shape == (3, voting.config.feature_map_shape[1]) and evidence.shape == (*directions.shape, 12)
+        # the evidence is the columns' log-probabilities less the prior table's; with up hidden, the former alone
+        _, _, _, sectors = voting.column_readout(voting.backbone(image))
+        torch.testing.assert_close(evidence, sectors - voting.mark_prior.log_softmax(-1)[None])
+        assert plain.column_votes(image)[2] is None
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [
@@ -410,6 +469,9 @@ def test_marker_is_the_heaviest_tick_when_the_reader_hesitates():
         ({"up_dropout": 1.5, "angle_channels": True}, "`up_dropout`"),
         ({"up_dropout": 0.25, "angle_channels": False}, "`up_dropout` needs `angle_channels`"),
         ({"column_attention_layers": 1}, "`column_attention_layers` needs the `angles` head on the polar grid"),
+        ({"mark_votes": True}, "`mark_votes` needs the `angles` head on the polar grid"),
+        ({"mark_vote_weight": -0.1}, "`mark_vote_weight`"),
+        ({"mark_vote_loss_weight": float("nan")}, "`mark_vote_loss_weight`"),
         ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),
     ],

@@ -175,6 +175,16 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             seed's study and the photo reader's default) keeps the purely convolutional readout: on the photo
             reader's dial crops two blocks did not pay at the CPU budget (2 epochs of 12,000 crops, 1,000
             test scenes: mean error 37.1 vs 37.5 min, within 5 min 79.3 vs 79.7 %).
+        mark_votes: with the ``angles`` head on the polar grid, every angle column also says where it lies
+            relative to 12 o'clock (a softmax over the twelve hour sectors): the column at a "3" says "three
+            marks past 12", the one at a thick quarter bar "3, 6 or 9". When the reader picks which mark is 12,
+            each lattice point then also scores the evidence of all the columns (each column's log-probability
+            of the sector that point implies, less what its direction alone predicts, a learned table: so the
+            "most dials are upright" prior of ``angle_channels`` is counted once, not once per column). The
+            marker's own softmax alone sees only the columns at one mark.
+        mark_vote_loss_weight: training: the weight of the columns' sector cross-entropy (and the table's).
+        mark_vote_weight: reading: how much the columns' evidence counts against the log of the marker
+            softmax's mass at each lattice point (0: the marker softmax alone, as without ``mark_votes``).
     """
 
     model_type = "tinyvision_clock"
@@ -211,6 +221,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         column_attention_layers: int = 0,
         column_attention_width: int = 128,
         column_attention_heads: int = 4,
+        mark_votes: bool = False,
+        mark_vote_loss_weight: float = 0.5,
+        mark_vote_weight: float = 0.05,
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
@@ -244,6 +257,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.column_attention_layers = column_attention_layers
         self.column_attention_width = column_attention_width
         self.column_attention_heads = column_attention_heads
+        self.mark_votes = bool(mark_votes)
+        self.mark_vote_loss_weight = mark_vote_loss_weight
+        self.mark_vote_weight = mark_vote_weight
         super().__init__(**kwargs)
         self._validate()
 
@@ -290,6 +306,10 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         if self.column_attention_layers and not (self.polar and self.head == "angles"):
             raise ValueError("`column_attention_layers` needs the `angles` head on the polar grid (it mixes the "
                              "angle columns that head reads)")
+        check_non_negative("mark_vote_loss_weight", self.mark_vote_loss_weight)
+        check_non_negative("mark_vote_weight", self.mark_vote_weight)
+        if self.mark_votes and not (self.polar and self.head == "angles"):
+            raise ValueError("`mark_votes` needs the `angles` head on the polar grid (its angle columns vote)")
         if self.polar and any(padding != "same" for padding in self.paddings):
             raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
         if self.angle_channels and not self.polar:

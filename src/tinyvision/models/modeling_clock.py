@@ -58,19 +58,48 @@ PIPELINE_FILE = "pipeline_clock.py"
 
 
 # ----------------------------------------------------------------------------- the column readout
+def tick_lattice(tick_phase: torch.Tensor) -> torch.Tensor:
+    """(B,) tick phase (12 × the marker's angle, degrees) → (B, 12): the twelve marks it puts on the dial."""
+    steps = 30.0 * torch.arange(12, device=tick_phase.device, dtype=tick_phase.dtype)
+    return (tick_phase / 12.0)[:, None] + steps
+
+
 def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torch.Tensor,
-                    window: float = 15.0) -> torch.Tensor:
+                    window: float = 15.0, evidence: torch.Tensor | None = None) -> torch.Tensor:
     """The point of the tick lattice (``tick_phase / 12 + 30 k``) that holds the most marker probability.
 
     ``weights`` (B, A) is the marker's softmax over the polar columns and ``votes`` (B, A) the direction
     each column votes for (degrees). Each lattice point collects the weight of the votes within ``window``
     degrees. When the network hesitates between two marks (a bar at 12 or the tick at 6), the mean of its
-    votes points between them, at neither; the heaviest lattice point is one of them.
+    votes points between them, at neither; the heaviest lattice point is one of them. ``evidence`` (B, 12),
+    when given, is added to the log of each point's mass (the mark votes, :func:`mark_vote_scores`).
     """
-    lattice = (tick_phase / 12.0)[:, None] + 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
+    lattice = tick_lattice(tick_phase)
     gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, 12)
     mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
-    return lattice.gather(1, mass.argmax(1, keepdim=True))[:, 0].remainder(360.0)
+    score = mass if evidence is None else mass.clamp(min=1e-4).log() + evidence
+    return lattice.gather(1, score.argmax(1, keepdim=True))[:, 0].remainder(360.0)
+
+
+MARK_SECTORS = 12
+
+
+def sector_shares(directions: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
+    """Where each direction lies relative to 12 o'clock, as shares of the twelve hour sectors: ``directions``
+    (..., A) and ``marker`` (...) in degrees → (..., A, 12), sector h centred h marks clockwise past 12, a
+    direction between two sector centres shared by both in proportion to its closeness (rows sum to 1)."""
+    position = (directions - marker[..., None]).remainder(360.0) / (360.0 / MARK_SECTORS)
+    centres = torch.arange(MARK_SECTORS, device=directions.device, dtype=directions.dtype)
+    gap = ((position[..., None] - centres + MARK_SECTORS / 2).remainder(MARK_SECTORS) - MARK_SECTORS / 2).abs()
+    return (1.0 - gap).clamp(min=0.0)
+
+
+def mark_vote_scores(directions: torch.Tensor, evidence: torch.Tensor, lattice: torch.Tensor) -> torch.Tensor:
+    """The columns' evidence for each lattice point as 12 o'clock: ``directions`` (B, A) of the columns,
+    ``evidence`` (B, A, 12) per column and sector, ``lattice`` (B, K) candidate directions of 12 → (B, K),
+    per candidate the sum over columns of the evidence for the sector that candidate puts the column in."""
+    shares = sector_shares(directions[:, None, :], lattice)  # (B, K, A, 12)
+    return (shares * evidence[:, None]).sum((2, 3))
 
 
 def vote_vectors(weights: torch.Tensor, votes: torch.Tensor) -> torch.Tensor:
@@ -256,7 +285,10 @@ class ClockReader(TinyVisionPreTrainedModel):
                     for _ in range(config.column_attention_layers)))
                 column_features = config.column_attention_width
             self.fc, out_features = dense_stack(column_features, config.fc_hidden_sizes, **fc)
-            self.out = nn.Linear(out_features, 2 * len(COLUMN_TARGET_FREQUENCIES))
+            self.out = nn.Linear(out_features, 2 * len(COLUMN_TARGET_FREQUENCIES)
+                                 + (MARK_SECTORS if config.mark_votes else 0))
+            if config.mark_votes:  # per column: the sectors its direction alone predicts (logits)
+                self.mark_prior = nn.Parameter(torch.zeros(width, MARK_SECTORS))
         else:
             self.fc, out_features = dense_stack(flat_features, config.fc_hidden_sizes, **fc)
             self.out = nn.Linear(out_features, self.head.num_outputs)
@@ -267,10 +299,12 @@ class ClockReader(TinyVisionPreTrainedModel):
         """The ``angles`` head on a polar grid reads each angle as a soft-argmax over the angle columns."""
         return self.head.polar_column_readout and self.config.polar
 
-    def column_readout(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def column_readout(self, features: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(B, C, R, A) polar features → per target (marker, hour hand, minute hand, tick phase) the log
-        softmax weight of every column and the direction it votes for, both (B, A, 4), and the columns'
-        own directions (A,), in degrees.
+        softmax weight of every column and the direction it votes for, both (B, A, 4), the columns' own
+        directions (A,), in degrees, and with ``mark_votes`` each column's log-probabilities of the twelve
+        sectors relative to 12 o'clock (B, A, 12) (else None).
 
         Column j votes for its own direction θ_j plus a learned offset of at most one column, so a vote can
         fall between columns. Shifting the features by whole columns shifts every vote by the same angle:
@@ -280,19 +314,34 @@ class ClockReader(TinyVisionPreTrainedModel):
         columns = features.permute(0, 3, 1, 2).reshape(batch, cols, channels * rows)
         if self.config.column_attention_layers:
             columns = self.column_attention(self.column_in(columns))
-        raw = self.out(self.fc(columns)).float()  # (B, A, 2 T)
+        raw = self.out(self.fc(columns)).float()  # (B, A, 2 T [+ 12])
         targets = len(COLUMN_TARGET_FREQUENCIES)
         log_weights = raw[..., :targets].log_softmax(dim=1)
-        offsets = (360.0 / cols) * torch.tanh(raw[..., targets:])
+        offsets = (360.0 / cols) * torch.tanh(raw[..., targets:2 * targets])
+        sectors = raw[..., 2 * targets:].log_softmax(dim=-1) if self.config.mark_votes else None
         # Feature column j covers input columns [j s, (j + 1) s): its direction is their mean.
         step = self.config.polar_cols // cols
         theta = polar_angles(self.config.polar_cols).to(features.device).view(cols, step).mean(1)
-        return log_weights, theta[None, :, None] + offsets, theta
+        return log_weights, theta[None, :, None] + offsets, theta, sectors
+
+    def mark_evidence(self, sectors: torch.Tensor, hide_up: bool = False) -> torch.Tensor:
+        """The columns' sector log-probabilities (B, A, 12) less what each column's direction alone predicts
+        (the learned ``mark_prior`` table; nothing when ``hide_up``, where no column knows its direction)."""
+        if hide_up or not self.config.angle_channels:
+            return sectors
+        return sectors - self.mark_prior.float().log_softmax(-1)[None]
+
+    def column_marks(self, sectors: torch.Tensor | None, directions: torch.Tensor, hide_up: bool
+                     ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(directions (B, A), evidence (B, A, 12))`` of the columns for :meth:`decode_votes`, or None."""
+        if sectors is None:
+            return None
+        return directions.expand(len(sectors), -1), self.mark_evidence(sectors, hide_up)
 
     def column_angles(self, features: torch.Tensor) -> torch.Tensor:
         """(B, C, R, A) polar features → (B, 8), the ``angles`` head's outputs: per target, the weighted mean
         of the column votes as unit vectors, taken at ``frequency × vote`` (12 for the tick phase)."""
-        log_weights, votes, _ = self.column_readout(features)
+        log_weights, votes, _, _ = self.column_readout(features)
         return vote_vectors(log_weights.exp(), votes)
 
     def dense_logits(self, features: torch.Tensor) -> torch.Tensor:
@@ -336,21 +385,33 @@ class ClockReader(TinyVisionPreTrainedModel):
             hidden = add_angle_channels(hidden, up_known)
         return self.features(hidden)
 
-    def column_votes(self, pixel_values: torch.Tensor, hide_up: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """The polar ``angles`` reader's column softmax weights and vote directions (degrees), both (B, A, 4)."""
+    def column_votes(self, pixel_values: torch.Tensor, hide_up: bool = False
+                     ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """The polar ``angles`` reader's column softmax weights and vote directions (degrees), both (B, A, 4),
+        and with ``mark_votes`` the columns' ``(directions (B, A), evidence (B, A, 12))`` (else None)."""
         if not self.reads_columns:
             raise ValueError("column votes need the 'angles' head on a polar grid")
-        log_weights, votes, _ = self.column_readout(self.backbone(pixel_values, hide_up))
-        return log_weights.exp(), votes
+        log_weights, votes, directions, sectors = self.column_readout(self.backbone(pixel_values, hide_up))
+        return log_weights.exp(), votes, self.column_marks(sectors, directions, hide_up)
 
-    def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor,
+                     marks: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     mark_vote_weight: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Column weights and votes (B, A', 4) → (logits (B, 8), minutes on the dial (B,)). The columns may come
         from several reads of one dial (their weights summing to 1 per target): the angles are the weighted mean
-        of every vote and 12 o'clock the heaviest point of the tick lattice over all of them."""
+        of every vote and 12 o'clock the heaviest point of the tick lattice over all of them. With ``marks``
+        (the columns' directions (B, A') and sector evidence (B, A', 12), each read's weighted by its share),
+        each lattice point's log mass also gets ``mark_vote_weight`` (default: the config's) times the columns'
+        evidence for it."""
         logits = vote_vectors(weights, votes)
+        weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
         with torch.no_grad():
             tick_phase = self.head.named(logits)["tick_phase_degrees"]
-            marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase)
+            evidence = None
+            if marks is not None and weight > 0:
+                lattice = tick_lattice(tick_phase)
+                evidence = weight * mark_vote_scores(marks[0], marks[1].float(), lattice)
+            marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase, evidence=evidence)
         return logits, self.head.decode(logits, marker)
 
     def forward(
@@ -368,10 +429,11 @@ class ClockReader(TinyVisionPreTrainedModel):
         config = self.config
         check_pixel_values(pixel_values, config.num_channels, config.image_size)
         features = self.backbone(pixel_values, hide_up)
-        column_log_weights = None
+        column_log_weights = sectors = None
         if self.reads_columns:
-            column_log_weights, votes, directions = self.column_readout(features)
-            logits, minutes = self.decode_votes(column_log_weights.exp(), votes)
+            column_log_weights, votes, directions, sectors = self.column_readout(features)
+            marks = self.column_marks(sectors, directions, hide_up)
+            logits, minutes = self.decode_votes(column_log_weights.exp(), votes, marks)
         else:
             logits = self.dense_logits(features)
             minutes = self.head.decode(logits)
@@ -396,7 +458,20 @@ class ClockReader(TinyVisionPreTrainedModel):
                 for index, (name, weight) in enumerate(zip(ANGLE_COLUMNS, config.angle_loss_weights)):
                     loss = loss + config.column_loss_weight * weight * column_cross_entropy(
                         column_log_weights[..., index], directions, targets[name].float())
+            if sectors is not None and config.mark_vote_loss_weight > 0:
+                loss = loss + config.mark_vote_loss_weight * self.mark_vote_loss(
+                    sectors, directions, targets["dial_rotation"].float())
         return ClockReaderOutput(loss=loss, logits=logits, hour=pred_hour, minute=pred_minute, minutes=minutes)
+
+    def mark_vote_loss(self, sectors: torch.Tensor, directions: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of every column's sector softmax (B, A, 12) against the sector its direction
+        ``directions`` (A,) lies in relative to the true 12 o'clock ``marker`` (B,), plus the same for the
+        ``mark_prior`` table (what a column's direction alone predicts), both averaged over the columns."""
+        shares = sector_shares(directions[None, :].expand(len(marker), -1), marker)
+        loss = -(shares * sectors).sum(-1).mean()
+        if self.config.angle_channels:
+            loss = loss - (shares * self.mark_prior.float().log_softmax(-1)[None]).sum(-1).mean()
+        return loss
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also writes ``pipeline_clock.py`` beside the model code: config.json names it as the

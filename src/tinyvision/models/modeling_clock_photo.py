@@ -366,6 +366,11 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         with ``test_time_flip``; and turned, with ``test_time_turns``), all the reads' column votes pooled: a
         mirrored crop's vote for direction θ is a vote for -θ in the crop, a crop turned clockwise by τ votes
         for θ + τ. Mirroring keeps "up" up, so the reader's prior for upright dials holds; turning moves it."""
+        return self.reader.decode_votes(*self.pooled_votes(pixel_values, centre, shape))
+
+    def pooled_votes(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor):
+        """The column weights, votes and mark votes of every read :meth:`read_dials` makes, side by side and
+        back in the frame of the crop as cut (the inputs of ``ClockReader.decode_votes``)."""
         config, reader = self.config, self.reader
         size = reader.config.image_size
         crops = torch.cat([cut_dials(pixel_values, centre, shape * scale, size, config.crop_fill)
@@ -380,14 +385,24 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         turn = torch.tensor(config.test_time_turns, device=crops.device, dtype=torch.float32)
         turn = turn.repeat_interleave(len(sense))[:, None, None]
         sense = sense.repeat(len(config.test_time_turns), 1, 1)
-        weights, votes = reader.column_votes(crops, hide_up=config.any_turn)
+        weights, votes, marks = reader.column_votes(crops, hide_up=config.any_turn)
         reads = len(crops) // len(pixel_values)
         # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
         votes = sense * (votes - turn)
-        # (reads * B, A, 4) → (B, reads * A, 4): every read's columns side by side, each read weighing 1 / reads
-        weights = torch.cat(weights.split(len(pixel_values)), 1) / reads
-        votes = torch.cat(votes.split(len(pixel_values)), 1)
-        return reader.decode_votes(weights, votes)
+
+        def side_by_side(values: torch.Tensor) -> torch.Tensor:
+            # (reads * B, A, ...) → (B, reads * A, ...): every read's columns side by side
+            return torch.cat(values.split(len(pixel_values)), 1)
+
+        if marks is not None:
+            directions, evidence = marks
+            # a mirrored crop's column h sectors past 12 is the cut crop's column -h sectors past it
+            mirrored = sense[:, 0, 0] < 0
+            backwards = (-torch.arange(evidence.shape[-1], device=evidence.device)).remainder(evidence.shape[-1])
+            evidence = torch.where(mirrored[:, None, None], evidence[..., backwards], evidence)
+            marks = (side_by_side(sense[:, :, 0] * (directions - turn[:, :, 0])), side_by_side(evidence) / reads)
+        # each read weighing 1 / reads
+        return side_by_side(weights) / reads, side_by_side(votes), marks
 
     def forward(
         self,

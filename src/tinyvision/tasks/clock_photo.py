@@ -19,21 +19,27 @@ from dataclasses import asdict
 
 import torch
 from accelerate.utils import set_seed
+from torch.utils.data import SequentialSampler
 
 from ..data import Splits, image_processor_for
 from ..data.clock_data import SCENE_COLUMNS, load_scene_data
 from ..metrics import clock_error_summary, common_sense_error
 from ..models import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
 from ..models.configuration_clock_photo import DEFAULT_READER
+from ..models.modeling_clock import split_dial_minutes
 from ..models.modeling_clock_photo import dial_geometry, shape_to_params
 from ..recipes import resolve_training
 from ..training import TrainingArguments
+from ..training.engine import batch_loader
 from .clock import ClockStep, _unwrap
 from .common import TaskRun, check_config_fields, data_record, parse_config_overrides
 
 # After every epoch the detection threshold is set so that this share of the validation scenes without a clock
 # is flagged as holding one (see ``calibrated_threshold``).
 FALSE_ALARM_RATE = 0.05
+# The reader's mark-vote weights (``ClockReaderConfig.mark_vote_weight``) tried on the validation scenes after the
+# last epoch of a reader with ``mark_votes``; the model keeps the one that reads the most of them within 5 minutes.
+MARK_VOTE_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 class ClockPhotoStep(ClockStep):
@@ -98,10 +104,60 @@ class ClockPhotoStep(ClockStep):
         return metrics
 
     def on_epoch_end(self, epoch: int, engine) -> None:
-        """The model says it found a clock above the threshold calibrated on this epoch's validation scenes."""
+        """The model says it found a clock above the threshold calibrated on this epoch's validation scenes.
+        After the last epoch, a reader with ``mark_votes`` also gets the mark-vote weight that reads the most
+        validation scenes within 5 minutes (each tried weight's rate goes into the epoch's record)."""
+        model = _unwrap(self.model)
         threshold = engine.history[-1].get("eval_calibrated_threshold")
         if threshold is not None:
-            _unwrap(self.model).config.detection_threshold = round(float(threshold), 4)
+            model.config.detection_threshold = round(float(threshold), 4)
+        if epoch + 1 == engine.num_epochs and model.reader.config.mark_votes and engine.eval_dataset is not None:
+            dataset = engine.eval_dataset
+            loader = batch_loader(dataset, engine.args.per_device_eval_batch_size,
+                                  SequentialSampler(range(len(dataset))))
+            errors = mark_vote_weight_errors(model, self.processor, loader)
+            if errors:
+                weight = choose_mark_vote_weight(errors)
+                set_mark_vote_weight(model, weight)
+                engine.history[-1]["eval_mark_vote_weight"] = weight
+                for tried, values in errors.items():
+                    engine.history[-1][f"eval_within_5_min_at_mark_vote_weight_{tried:g}"] = \
+                        (values <= 5).float().mean().item()
+
+
+@torch.no_grad()
+def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageProcessor, batches,
+                            weights=MARK_VOTE_WEIGHTS) -> dict[float, torch.Tensor]:
+    """Per mark-vote weight, the common-sense errors of the scenes with a clock in ``batches`` (dicts of scene
+    columns): each scene is found and read as inference does, and its pooled votes decoded with every weight.
+    Empty when no scene holds a clock."""
+    model.eval()
+    device = next(model.parameters()).device
+    errors: dict[float, list[torch.Tensor]] = {float(weight): [] for weight in weights}
+    for batch in batches:
+        has = batch["has_clock"].bool()
+        if not has.any():
+            continue
+        pixels = processor.normalize_uint8(batch["pixel_values"][has].to(device))
+        found = model(pixel_values=pixels)
+        pooled = model.pooled_votes(pixels, found.dial_center, found.dial_shape)
+        for weight in errors:
+            _, minutes = model.reader.decode_votes(*pooled, mark_vote_weight=weight)
+            hour, minute = split_dial_minutes(minutes)
+            errors[weight].append(common_sense_error(hour.cpu(), minute.cpu(), batch["hour"][has].cpu(),
+                                                     batch["minute"][has].cpu()).float())
+    return {weight: torch.cat(values) for weight, values in errors.items() if values}
+
+
+def choose_mark_vote_weight(errors: dict[float, torch.Tensor]) -> float:
+    """The weight whose errors are most often within 5 minutes (then the lower mean, then the smaller weight)."""
+    return min(errors, key=lambda w: (-(errors[w] <= 5).float().mean().item(), errors[w].mean().item(), w))
+
+
+def set_mark_vote_weight(model: ClockPhotoReader, weight: float) -> None:
+    """Read with ``weight`` from now on, and save it with the model (the reader stage's config and its dict)."""
+    model.reader.config.mark_vote_weight = float(weight)
+    model.config.reader["mark_vote_weight"] = float(weight)
 
 
 def calibrated_threshold(empty_confidence: torch.Tensor, false_alarms: float = FALSE_ALARM_RATE) -> float:

@@ -541,6 +541,12 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     # the saved threshold is the one calibrated on the last epoch's validation scenes without a clock
     assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
     assert 0.15 <= config["detection_threshold"] <= 0.85
+    # the default reader votes with every column; its weight is the one read best on the validation scenes
+    assert config["reader"]["mark_votes"] is True
+    assert config["reader"]["mark_vote_weight"] == metrics["eval_mark_vote_weight"]
+    tried = {key for key in metrics if key.startswith("eval_within_5_min_at_mark_vote_weight_")}
+    assert len(tried) == 7 and metrics[f"eval_within_5_min_at_mark_vote_weight_{metrics['eval_mark_vote_weight']:g}"] \
+        == max(metrics[key] for key in tried)
     for name in ("test_cse_mean", "test_within_5_min", "test_found_rate", "test_false_alarm_rate",
                  "test_centre_error_radii", "test_ellipse_error"):
         assert math.isfinite(metrics[name]) and metrics[name] >= 0, name

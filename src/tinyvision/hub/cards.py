@@ -67,6 +67,10 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
     citation_keys = list(dict.fromkeys(family.citations + dataset_citations + background_citations))
     parameter_counts = _parameter_counts(run["dir"])
     reader = run["config"].get("reader")  # the photo reader's second stage
+    if isinstance(reader, dict):  # as saved, over the reader config's defaults (a saved dict holds only what was set)
+        from ..models import ClockReaderConfig
+
+        reader = {**ClockReaderConfig(**reader).to_dict(), **reader}
     from .. import __version__
 
     return {
@@ -81,6 +85,7 @@ def card_context(run_dir, *, repo_id: str | None = None) -> dict:
         "model_class": (run["config"].get("architectures") or [None])[0],
         "model_type": run["config"].get("model_type"),
         "architecture": _architecture(run["config"]),
+        "reader": reader,
         "reader_architecture": _architecture(reader) if isinstance(reader, dict) else [],
         "detection": _detection(run),
         "num_parameters": sum(parameter_counts.values()) or None,

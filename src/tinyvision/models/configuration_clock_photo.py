@@ -34,6 +34,7 @@ DEFAULT_READER = {
     "num_channels": 1,
     "head": "angles",
     "angle_channels": True,
+    "mark_votes": True,
 }
 
 

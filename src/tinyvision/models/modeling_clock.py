@@ -84,14 +84,20 @@ def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torc
 MARK_SECTORS = 12
 
 
+def nearest_shares(angles: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """``angles`` (...) in degrees → (..., K): each angle's share of ``centres`` (K,), evenly spaced round the
+    circle, split between the two nearest in proportion to its closeness (every row sums to 1)."""
+    width = 360.0 / len(centres)
+    gap = ((angles[..., None] - centres + 180.0).remainder(360.0) - 180.0).abs()
+    return (1.0 - gap / width).clamp(min=0.0)
+
+
 def sector_shares(directions: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
     """Where each direction lies relative to 12 o'clock, as shares of the twelve hour sectors: ``directions``
     (..., A) and ``marker`` (...) in degrees → (..., A, 12), sector h centred h marks clockwise past 12, a
     direction between two sector centres shared by both in proportion to its closeness (rows sum to 1)."""
-    position = (directions - marker[..., None]).remainder(360.0) / (360.0 / MARK_SECTORS)
-    centres = torch.arange(MARK_SECTORS, device=directions.device, dtype=directions.dtype)
-    gap = ((position[..., None] - centres + MARK_SECTORS / 2).remainder(MARK_SECTORS) - MARK_SECTORS / 2).abs()
-    return (1.0 - gap).clamp(min=0.0)
+    centres = (360.0 / MARK_SECTORS) * torch.arange(MARK_SECTORS, device=directions.device, dtype=directions.dtype)
+    return nearest_shares(directions - marker[..., None], centres)
 
 
 def mark_vote_scores(directions: torch.Tensor, evidence: torch.Tensor, lattice: torch.Tensor) -> torch.Tensor:
@@ -115,9 +121,7 @@ def column_cross_entropy(log_weights: torch.Tensor, directions: torch.Tensor, ta
     """Cross-entropy of a softmax over polar columns (``log_weights`` (B, A), column ``directions`` (A,) in
     degrees) against the true direction ``target`` (B,), shared between the two nearest columns in
     proportion to their closeness."""
-    width = 360.0 / len(directions)
-    gap = ((directions[None, :] - target[:, None] + 180.0).remainder(360.0) - 180.0).abs()
-    share = (1.0 - gap / width).clamp(min=0.0)
+    share = nearest_shares(target, directions)
     share = share / share.sum(1, keepdim=True).clamp(min=1e-12)
     return -(share * log_weights).sum(1).mean()
 

@@ -694,6 +694,11 @@ def test_last_epoch_sets_the_mark_vote_weight_read_best_on_the_validation_scenes
     assert chosen in MARK_VOTE_WEIGHTS and rates[chosen] == max(rates.values())
     assert model.reader.config.mark_vote_weight == chosen and model.config.reader["mark_vote_weight"] == chosen
     batches = [scenes.columns]
+    pixels = processor.normalize_uint8(scenes.columns["pixel_values"])
+    with torch.no_grad():  # the dials are found as forward finds them, without reading them
+        read, found = model(pixel_values=pixels), model.locate(pixels)
+    for expected, got in zip((read.confidence, read.dial_center, read.dial_shape), found):
+        torch.testing.assert_close(got, expected)
     errors = mark_vote_weight_errors(model, processor, batches, weights=[chosen])
     assert len(errors[chosen]) == int(scenes.columns["has_clock"].sum())  # the scenes with a clock only
     assert (errors[chosen] <= 5).float().mean().item() == pytest.approx(rates[chosen])

@@ -353,6 +353,15 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         outputs = self.rectifier(crops)
         return (outputs, *rectified_dial(centre, shape, outputs))
 
+    def locate(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(confidence, centre, shape) of each image's dial as inference finds it, without reading it: the
+        detector's best cell, refined by the rectifier (``forward``'s ``confidence``, ``dial_center`` and
+        ``dial_shape`` outside training)."""
+        confidence, centre, shape = self.decode_detection(self.detect(pixel_values))
+        if self.rectifier is not None:
+            _, centre, shape = self.rectify(pixel_values, centre.detach(), shape.detach())
+        return confidence, centre, shape
+
     @property
     def augments_reads(self) -> bool:
         """Whether inference reads each dial more than once (only the polar ``angles`` reader pools its votes)."""

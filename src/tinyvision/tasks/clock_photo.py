@@ -129,8 +129,8 @@ class ClockPhotoStep(ClockStep):
 def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageProcessor, batches,
                             weights=MARK_VOTE_WEIGHTS) -> dict[float, torch.Tensor]:
     """Per mark-vote weight, the common-sense errors of the scenes with a clock in ``batches`` (dicts of scene
-    columns): each scene is found and read as inference does, and its pooled votes decoded with every weight.
-    Empty when no scene holds a clock."""
+    columns): each scene's dial is found and read as inference does (once), and its pooled votes decoded with
+    every weight. Empty when no scene holds a clock."""
     model.eval()
     device = next(model.parameters()).device
     errors: dict[float, list[torch.Tensor]] = {float(weight): [] for weight in weights}
@@ -139,8 +139,8 @@ def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageP
         if not has.any():
             continue
         pixels = processor.normalize_uint8(batch["pixel_values"][has].to(device))
-        found = model(pixel_values=pixels)
-        pooled = model.pooled_votes(pixels, found.dial_center, found.dial_shape)
+        _, centre, shape = model.locate(pixels)
+        pooled = model.pooled_votes(pixels, centre, shape)
         for weight in errors:
             _, minutes = model.reader.decode_votes(*pooled, mark_vote_weight=weight)
             hour, minute = split_dial_minutes(minutes)

@@ -451,6 +451,53 @@ def test_mark_votes_add_a_sector_softmax_per_column_trained_with_the_marker():
         assert plain.column_votes(image)[2] is None
 
 
+def test_mark_vote_dial_loss_trains_the_summed_votes_against_the_marker_softmax():
+    """The dial-level loss scores the twelve marks of the true lattice as reading does: evidence that puts 12
+    where the marker's mass already is costs little, evidence for another mark costs more, and it only trains
+    the columns' sector outputs (not the marker softmax nor the prior table)."""
+    torch.manual_seed(0)
+    config = ClockReaderConfig(head="angles", angle_channels=True, mark_votes=True, mark_vote_dial_loss_weight=1.0,
+                               mark_vote_weight=1.0, mark_vote_loss_weight=0.0, **SMALL_POLAR)
+    reader = ClockReader(config)
+    cols = config.feature_map_shape[1]
+    directions = torch.arange(cols, dtype=torch.float32) * 360 / cols
+    weights = torch.zeros(1, cols)
+    weights[0, cols // 4] = 1.0  # the marker's mass at 90 degrees: the true 12 here
+    votes = directions[None].clone()
+    marker = torch.tensor([90.0])
+    with torch.no_grad():
+        reader.mark_prior.zero_()
+
+    def loss_for(twelve):
+        sectors = sector_shares(directions[None], torch.tensor([twelve])).clamp(min=1e-3).log()
+        return reader.mark_vote_dial_loss(weights, votes, sectors, directions, marker).item()
+
+    agreeing, disagreeing = loss_for(90.0), loss_for(210.0)
+    assert agreeing < 0.01 < disagreeing
+    # a marker with no mass at the true 12 leaves all of the choice to the votes
+    weights.zero_()
+    weights[0, cols // 2] = 1.0  # 180 degrees
+    assert loss_for(90.0) < math.log(12) < loss_for(210.0)
+
+    image = torch.randn(2, 1, 32, 32)
+    targets = dict(dial_rotation=torch.tensor([0.0, 200.0]), hour_hand_angle=torch.tensor([10.0, 100.0]),
+                   minute_hand_angle=torch.tensor([50.0, 170.0]))
+    reader.train()
+    with_dial = reader(pixel_values=image, **targets).loss
+    reader.config.mark_vote_dial_loss_weight = 0.0
+    assert reader(pixel_values=image, **targets).loss.item() != pytest.approx(with_dial.item())
+    reader.config.mark_vote_dial_loss_weight = 1.0
+    _, _, directions, sectors = reader.column_readout(reader.backbone(image))
+    log_weights, column_votes, _, _ = reader.column_readout(reader.backbone(image))
+    dial = reader.mark_vote_dial_loss(log_weights[..., 0].exp(), column_votes[..., 0], sectors, directions,
+                                      targets["dial_rotation"])
+    reader.zero_grad()
+    dial.backward()
+    assert reader.out.weight.grad[8:].abs().sum() > 0  # the sector outputs learn
+    assert reader.out.weight.grad[0].abs().sum() == 0 and reader.out.weight.grad[4].abs().sum() == 0  # not the marker
+    assert reader.mark_prior.grad is None or reader.mark_prior.grad.abs().sum() == 0
+
+
 @pytest.mark.parametrize(
     "overrides, field",
     [
@@ -472,6 +519,8 @@ def test_mark_votes_add_a_sector_softmax_per_column_trained_with_the_marker():
         ({"mark_votes": True}, "`mark_votes` needs the `angles` head on the polar grid"),
         ({"mark_vote_weight": -0.1}, "`mark_vote_weight`"),
         ({"mark_vote_loss_weight": float("nan")}, "`mark_vote_loss_weight`"),
+        ({"mark_vote_dial_loss_weight": -1.0}, "`mark_vote_dial_loss_weight`"),
+        ({"mark_vote_dial_loss_weight": 0.5}, "`mark_vote_dial_loss_weight` > 0 needs `mark_votes`"),
         ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),
     ],

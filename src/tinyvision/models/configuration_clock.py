@@ -185,6 +185,12 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         mark_vote_loss_weight: training: the weight of the columns' sector cross-entropy (and the table's).
         mark_vote_weight: reading: how much the columns' evidence counts against the log of the marker
             softmax's mass at each lattice point (0: the marker softmax alone, as without ``mark_votes``).
+        mark_vote_dial_loss_weight: training: the weight of a cross-entropy over the twelve marks of the true
+            tick lattice, each scored by the rule that reading uses (the log of the marker softmax's mass
+            there, held fixed, plus ``mark_vote_weight`` times all the columns' evidence for it), the true 12
+            the target. The sector cross-entropy trains each column alone, so the columns that all see one
+            numeral each vote it in full; this loss trains their summed evidence to pick the mark the marker
+            softmax alone gets wrong. 0 (the default) leaves it out.
     """
 
     model_type = "tinyvision_clock"
@@ -224,6 +230,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         mark_votes: bool = False,
         mark_vote_loss_weight: float = 0.5,
         mark_vote_weight: float = 0.05,
+        mark_vote_dial_loss_weight: float = 0.0,
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
@@ -260,6 +267,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.mark_votes = bool(mark_votes)
         self.mark_vote_loss_weight = mark_vote_loss_weight
         self.mark_vote_weight = mark_vote_weight
+        self.mark_vote_dial_loss_weight = mark_vote_dial_loss_weight
         super().__init__(**kwargs)
         self._validate()
 
@@ -310,6 +318,9 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_non_negative("mark_vote_weight", self.mark_vote_weight)
         if self.mark_votes and not (self.polar and self.head == "angles"):
             raise ValueError("`mark_votes` needs the `angles` head on the polar grid (its angle columns vote)")
+        check_non_negative("mark_vote_dial_loss_weight", self.mark_vote_dial_loss_weight)
+        if self.mark_vote_dial_loss_weight > 0 and not self.mark_votes:
+            raise ValueError("`mark_vote_dial_loss_weight` > 0 needs `mark_votes` (it trains the columns' votes)")
         if self.polar and any(padding != "same" for padding in self.paddings):
             raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
         if self.angle_channels and not self.polar:

@@ -75,10 +75,17 @@ def marker_by_ticks(weights: torch.Tensor, votes: torch.Tensor, tick_phase: torc
     when given, is added to the log of each point's mass (the mark votes, :func:`mark_vote_scores`).
     """
     lattice = tick_lattice(tick_phase)
-    gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, 12)
-    mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
-    score = mass if evidence is None else mass.clamp(min=1e-4).log() + evidence
+    score = lattice_scores(weights, votes, lattice, window, evidence)
     return lattice.gather(1, score.argmax(1, keepdim=True))[:, 0].remainder(360.0)
+
+
+def lattice_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Tensor, window: float = 15.0,
+                   evidence: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, K) per lattice point (``lattice`` (B, K), degrees) the marker's mass there, the weight of the votes
+    within ``window`` degrees of it; with ``evidence`` (B, K), the log of that mass (at least 1e-4) plus it."""
+    gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, K)
+    mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
+    return mass if evidence is None else mass.clamp(min=1e-4).log() + evidence
 
 
 MARK_SECTORS = 12
@@ -465,6 +472,10 @@ class ClockReader(TinyVisionPreTrainedModel):
             if sectors is not None and config.mark_vote_loss_weight > 0:
                 loss = loss + config.mark_vote_loss_weight * self.mark_vote_loss(
                     sectors, directions, targets["dial_rotation"].float())
+            if sectors is not None and config.mark_vote_dial_loss_weight > 0:
+                loss = loss + config.mark_vote_dial_loss_weight * self.mark_vote_dial_loss(
+                    column_log_weights[..., 0].exp(), votes[..., 0], sectors, directions,
+                    targets["dial_rotation"].float(), hide_up)
         return ClockReaderOutput(loss=loss, logits=logits, hour=pred_hour, minute=pred_minute, minutes=minutes)
 
     def mark_vote_loss(self, sectors: torch.Tensor, directions: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
@@ -476,6 +487,22 @@ class ClockReader(TinyVisionPreTrainedModel):
         if self.config.angle_channels:
             loss = loss - (shares * self.mark_prior.float().log_softmax(-1)[None]).sum(-1).mean()
         return loss
+
+    def mark_vote_dial_loss(self, weights: torch.Tensor, votes: torch.Tensor, sectors: torch.Tensor,
+                            directions: torch.Tensor, marker: torch.Tensor, hide_up: bool = False) -> torch.Tensor:
+        """Cross-entropy over the twelve marks of the true lattice (``marker`` (B,) + 30 k), each scored as
+        :meth:`decode_votes` scores it: the log of the marker's mass there (``weights``, ``votes`` (B, A), held
+        fixed) plus ``mark_vote_weight`` times the columns' evidence (``sectors`` (B, A, 12) less the
+        ``mark_prior`` table, held fixed too, so it stays what a direction alone predicts). Only the columns'
+        sector outputs learn from it."""
+        lattice = tick_lattice(12.0 * marker)  # the true 12 first
+        evidence = sectors
+        if self.config.angle_channels and not hide_up:
+            evidence = sectors - self.mark_prior.float().log_softmax(-1).detach()[None]
+        scores = mark_vote_scores(directions[None, :].expand(len(marker), -1), evidence, lattice)
+        logits = lattice_scores(weights.detach(), votes.detach(), lattice,
+                                evidence=self.config.mark_vote_weight * scores)
+        return F.cross_entropy(logits, torch.zeros(len(marker), dtype=torch.long, device=logits.device))
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Also writes ``pipeline_clock.py`` beside the model code: config.json names it as the

@@ -487,8 +487,7 @@ def test_mark_vote_dial_loss_trains_the_summed_votes_against_the_marker_softmax(
     reader.config.mark_vote_dial_loss_weight = 0.0
     assert reader(pixel_values=image, **targets).loss.item() != pytest.approx(with_dial.item())
     reader.config.mark_vote_dial_loss_weight = 1.0
-    _, _, directions, sectors = reader.column_readout(reader.backbone(image))
-    log_weights, column_votes, _, _ = reader.column_readout(reader.backbone(image))
+    log_weights, column_votes, directions, sectors = reader.column_readout(reader.backbone(image))
     dial = reader.mark_vote_dial_loss(log_weights[..., 0].exp(), column_votes[..., 0], sectors, directions,
                                       targets["dial_rotation"])
     reader.zero_grad()

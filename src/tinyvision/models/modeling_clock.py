@@ -335,12 +335,15 @@ class ClockReader(TinyVisionPreTrainedModel):
         theta = polar_angles(self.config.polar_cols).to(features.device).view(cols, step).mean(1)
         return log_weights, theta[None, :, None] + offsets, theta, sectors
 
-    def mark_evidence(self, sectors: torch.Tensor, hide_up: bool = False) -> torch.Tensor:
+    def mark_evidence(self, sectors: torch.Tensor, hide_up: bool = False, detach_prior: bool = False
+                      ) -> torch.Tensor:
         """The columns' sector log-probabilities (B, A, 12) less what each column's direction alone predicts
-        (the learned ``mark_prior`` table; nothing when ``hide_up``, where no column knows its direction)."""
+        (the learned ``mark_prior`` table; nothing when ``hide_up``, where no column knows its direction).
+        ``detach_prior`` holds the table fixed (no gradient reaches it through the result)."""
         if hide_up or not self.config.angle_channels:
             return sectors
-        return sectors - self.mark_prior.float().log_softmax(-1)[None]
+        prior = self.mark_prior.float().log_softmax(-1)
+        return sectors - (prior.detach() if detach_prior else prior)[None]
 
     def column_marks(self, sectors: torch.Tensor | None, directions: torch.Tensor, hide_up: bool
                      ) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -496,9 +499,7 @@ class ClockReader(TinyVisionPreTrainedModel):
         ``mark_prior`` table, held fixed too, so it stays what a direction alone predicts). Only the columns'
         sector outputs learn from it."""
         lattice = tick_lattice(12.0 * marker)  # the true 12 first
-        evidence = sectors
-        if self.config.angle_channels and not hide_up:
-            evidence = sectors - self.mark_prior.float().log_softmax(-1).detach()[None]
+        evidence = self.mark_evidence(sectors, hide_up, detach_prior=True)
         scores = mark_vote_scores(directions[None, :].expand(len(marker), -1), evidence, lattice)
         logits = lattice_scores(weights.detach(), votes.detach(), lattice,
                                 evidence=self.config.mark_vote_weight * scores)

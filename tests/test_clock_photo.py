@@ -542,7 +542,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert config["detection_threshold"] == pytest.approx(metrics["eval_calibrated_threshold"], abs=1e-4)
     assert 0.15 <= config["detection_threshold"] <= 0.85
     # the default reader votes with every column; its weight is the one read best on the validation scenes
-    assert config["reader"]["mark_votes"] is True
+    assert config["reader"]["mark_votes"] is True and config["reader"]["mark_vote_dial_loss_weight"] == 0.5
     assert config["reader"]["mark_vote_weight"] == metrics["eval_mark_vote_weight"]
     tried = {key for key in metrics if key.startswith("eval_within_5_min_at_mark_vote_weight_")}
     assert len(tried) == 7 and metrics[f"eval_within_5_min_at_mark_vote_weight_{metrics['eval_mark_vote_weight']:g}"] \

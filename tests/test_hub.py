@@ -288,6 +288,27 @@ def test_photo_reader_card_tells_how_to_read_turned_clocks_as_the_reader_was_tra
     assert '"any_turn": True' not in hub.render_model_card(run, repo_id="alice/photo")
 
 
+def test_photo_reader_card_explains_the_mark_votes_and_their_dial_loss_as_saved(clock_photo_run, tmp_path):
+    """The default reader votes with its columns and was trained with the dial loss; the card says both with the
+    saved values, and leaves the dial loss out for a reader trained without it (an older config included)."""
+    text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
+    reader = json.loads((clock_photo_run / "config.json").read_text())["reader"]
+    assert reader["mark_votes"] is True and reader["mark_vote_dial_loss_weight"] == 0.5
+    assert f"those votes count with weight {reader['mark_vote_weight']}" in text
+    assert "taught the summed votes to pick the true 12 (`reader.mark_vote_dial_loss_weight` 0.5)" in text
+    run = tmp_path / "run"
+    shutil.copytree(clock_photo_run, run)
+    config = json.loads((run / "config.json").read_text())
+    for value in (0.0, None):
+        if value is None:
+            del config["reader"]["mark_vote_dial_loss_weight"]
+        else:
+            config["reader"]["mark_vote_dial_loss_weight"] = value
+        (run / "config.json").write_text(json.dumps(config))
+        text = hub.render_model_card(run, repo_id="alice/photo")
+        assert "those votes count with weight" in text and "taught the summed votes" not in text
+
+
 def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(clock_photo_run, run)

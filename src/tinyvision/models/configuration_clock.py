@@ -190,7 +190,8 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             there, held fixed, plus ``mark_vote_weight`` times all the columns' evidence for it), the true 12
             the target. The sector cross-entropy trains each column alone, so the columns that all see one
             numeral each vote it in full; this loss trains their summed evidence to pick the mark the marker
-            softmax alone gets wrong. 0 (the default) leaves it out.
+            softmax alone gets wrong. 0 (the default) leaves it out; the photo reader's default
+            reader (``DEFAULT_READER``) uses 0.5.
     """
 
     model_type = "tinyvision_clock"

@@ -35,6 +35,7 @@ DEFAULT_READER = {
     "head": "angles",
     "angle_channels": True,
     "mark_votes": True,
+    "mark_vote_dial_loss_weight": 0.5,
 }
 
 

@@ -136,18 +136,23 @@ def command_line(script: str, args: argparse.Namespace) -> str:
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """The photo reader's reading options a run may override: ``--test_time_turns`` and ``--any_turn``."""
+    """The photo reader's reading options a run may override: ``--test_time_turns``, ``--any_turn`` and
+    ``--hour_lattice_window``."""
     parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
                         help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
                              "way); default: as the model was saved.")
     parser.add_argument("--any_turn", action="store_true",
                         help="Read with the photo reader's any_turn: without its upright prior, for clocks turned any "
                              "way (needs a reader trained with up_dropout); default: as the model was saved.")
+    parser.add_argument("--hour_lattice_window", type=float, default=None, metavar="DEGREES",
+                        help="The reader's hour_lattice_window for this run (0: the hour from the mean of the hour "
+                             "hand's votes; e.g. 6: from the heaviest place consistent with the minute); default: as "
+                             "the model was saved.")
 
 
 def clock_reading_pipeline(args: argparse.Namespace):
-    """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``
-    and ``--any_turn`` (when given) overriding the saved config."""
+    """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``,
+    ``--any_turn`` and ``--hour_lattice_window`` (when given) overriding the saved config."""
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
@@ -155,7 +160,13 @@ def clock_reading_pipeline(args: argparse.Namespace):
     overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
     if getattr(args, "any_turn", False):
         overrides["any_turn"] = True
-    return pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
+    reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
+    window = getattr(args, "hour_lattice_window", None)
+    if window is not None:
+        stage = getattr(reader.model, "reader", reader.model)  # the photo reader's reading stage, or the reader
+        stage.config.__class__(**{**stage.config.to_dict(), "hour_lattice_window": window})  # validates it
+        stage.config.hour_lattice_window = window
+    return reader
 
 
 def main(argv=None) -> dict:

@@ -515,6 +515,27 @@ def test_clock_photos_end_to_end_on_made_frames(tmp_path, capsys):
     assert "read within 5 min" in out and "misses (> 5 min)" in out
 
 
+def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(tmp_path):
+    """``--hour_lattice_window`` overrides the saved reader's window for the run (validated like the config's);
+    left out, the reader reads as saved."""
+    import argparse
+
+    model_dir = tmp_path / "model"
+    _save(model_dir)
+    photos = _benchmark("clock_photos")
+    parser = argparse.ArgumentParser()
+    photos.add_reading_arguments(parser)
+    args = parser.parse_args(["--hour_lattice_window", "4"])
+    args.model_dir = str(model_dir)
+    saved = json.loads((model_dir / "config.json").read_text())["reader"].get("hour_lattice_window", 0.0)
+    assert photos.clock_reading_pipeline(args).model.reader.config.hour_lattice_window == 4.0
+    args.hour_lattice_window = None
+    assert photos.clock_reading_pipeline(args).model.reader.config.hour_lattice_window == saved
+    args.hour_lattice_window = 20.0
+    with pytest.raises(ValueError, match="`hour_lattice_window` must be below 15"):
+        photos.clock_reading_pipeline(args)
+
+
 # ------------------------------------------------------------------------------------ script
 def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     import json
@@ -543,6 +564,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert 0.15 <= config["detection_threshold"] <= 0.85
     # the default reader votes with every column; its weight is the one read best on the validation scenes
     assert config["reader"]["mark_votes"] is True and config["reader"]["mark_vote_dial_loss_weight"] == 0.5
+    assert config["reader"]["hour_lattice_window"] == 6.0  # the hour read where the minute lets its hand point
     assert config["reader"]["mark_vote_weight"] == metrics["eval_mark_vote_weight"]
     tried = {key for key in metrics if key.startswith("eval_within_5_min_at_mark_vote_weight_")}
     assert len(tried) == 7 and metrics[f"eval_within_5_min_at_mark_vote_weight_{metrics['eval_mark_vote_weight']:g}"] \

@@ -22,6 +22,7 @@ from tinyvision.models.modeling_clock import (
     degrees_to_sincos,
     head_loss,
     mark_vote_scores,
+    hour_by_lattice,
     marker_by_ticks,
     resolve_hour,
     sector_shares,
@@ -422,6 +423,36 @@ def test_mark_votes_pick_the_12_that_every_column_agrees_on():
     assert marker_by_ticks(weights, directions, torch.tensor([0.0]), evidence=flat).tolist() == [270.0]
 
 
+def test_hour_lattice_reads_the_hour_hand_where_the_minute_lets_it_point():
+    """At 3:40 (12 at the top) the hour hand points at 110 degrees and the minute hand at 240. An hour softmax torn
+    0.55 / 0.45 between the two has its mean near 175 degrees, which reads 5:40; the place consistent with the
+    minute that holds the most votes is 3's. With the window 0 the mean decides, as before."""
+    cols = 72
+    directions = torch.arange(cols, dtype=torch.float32) * 360 / cols
+    weights, votes = torch.zeros(1, cols, 4), directions[None, :, None].repeat(1, 1, 4)
+    weights[0, 0, 0] = 1.0  # 12 o'clock at the top
+    weights[0, 0, 3] = 1.0  # tick phase 0 (its vote is read at 12 times the angle)
+    weights[0, 48, 2] = 1.0  # the minute hand at 240 degrees: 40 minutes
+    weights[0, 22, 1], weights[0, 48, 1] = 0.55, 0.45  # hour votes at 110 (the hour hand) and 240 (the minute's)
+    hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], torch.tensor([0.0]), torch.tensor([40.0]), 6.0)
+    assert hour.tolist() == [3] and placed.tolist() == [True]
+    config = ClockReaderConfig(**SMALL_POLAR)
+    reader = ClockReader(config)
+    assert config.hour_lattice_window == 0.0
+    _, minutes = reader.decode_votes(weights, votes)
+    assert split_dial_minutes(minutes)[0].tolist() == [5]  # the mean of the torn votes
+    reader.config.hour_lattice_window = 6.0
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
+    # no hour vote within the window of any place: the mean decides (here 3:40's hour hand is at 110, votes at 125)
+    weights[0, 22, 1], weights[0, 48, 1] = 0.0, 0.0
+    weights[0, 25, 1] = 1.0
+    hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], torch.tensor([0.0]), torch.tensor([40.0]), 6.0)
+    assert placed.tolist() == [False]
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
+
+
 def test_mark_votes_add_a_sector_softmax_per_column_trained_with_the_marker():
     """``mark_votes`` adds twelve outputs per column and a per-direction prior table; both learn from the
     true 12 o'clock; without it the reader's weights are the ones saved before (no new tensors)."""
@@ -520,6 +551,10 @@ def test_mark_vote_dial_loss_trains_the_summed_votes_against_the_marker_softmax(
         ({"mark_vote_loss_weight": float("nan")}, "`mark_vote_loss_weight`"),
         ({"mark_vote_dial_loss_weight": -1.0}, "`mark_vote_dial_loss_weight`"),
         ({"mark_vote_dial_loss_weight": 0.5}, "`mark_vote_dial_loss_weight` > 0 needs `mark_votes`"),
+        ({"hour_lattice_window": -1.0}, "`hour_lattice_window`"),
+        ({"hour_lattice_window": 15.0, "head": "angles", "polar": True}, "`hour_lattice_window` must be below 15"),
+        ({"hour_lattice_window": "6"}, "`hour_lattice_window` must be a number"),
+        ({"hour_lattice_window": 6.0}, "`hour_lattice_window` > 0 needs the `angles` head on the polar grid"),
         ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),
     ],

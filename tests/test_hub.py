@@ -309,6 +309,24 @@ def test_photo_reader_card_explains_the_mark_votes_and_their_dial_loss_as_saved(
         assert "those votes count with weight" in text and "taught the summed votes" not in text
 
 
+def test_photo_reader_card_explains_the_hour_lattice_as_saved(clock_photo_run, tmp_path):
+    """The default reader reads the hour at the places its hand can point given the minute; the card says so with
+    the saved window, and says nothing of it for a reader saved without one (0, or an older config)."""
+    text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
+    assert json.loads((clock_photo_run / "config.json").read_text())["reader"]["hour_lattice_window"] == 6.0
+    assert "Which hour:" in text and "hour hand's column votes within 6.0° (`reader.hour_lattice_window`" in text
+    run = tmp_path / "run"
+    shutil.copytree(clock_photo_run, run)
+    config = json.loads((run / "config.json").read_text())
+    for value in (0.0, None):
+        if value is None:
+            del config["reader"]["hour_lattice_window"]
+        else:
+            config["reader"]["hour_lattice_window"] = value
+        (run / "config.json").write_text(json.dumps(config))
+        assert "Which hour:" not in hub.render_model_card(run, repo_id="alice/photo")
+
+
 def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(clock_photo_run, run)

@@ -36,6 +36,7 @@ DEFAULT_READER = {
     "angle_channels": True,
     "mark_votes": True,
     "mark_vote_dial_loss_weight": 0.5,
+    "hour_lattice_window": 6.0,
 }
 
 

@@ -47,7 +47,7 @@ from .clock_heads import (  # noqa: F401  (re-exported: the public helpers of th
     snap_to_ticks,
     split_dial_minutes,
 )
-from .configuration_clock import ANGLE_COLUMNS, ClockReaderConfig
+from .configuration_clock import ANGLE_COLUMNS, MINUTES_PER_DIAL, ClockReaderConfig
 from .layers import check_pixel_values, conv_padding, dense_stack, get_activation
 from .modeling_utils import TinyVisionPreTrainedModel
 
@@ -86,6 +86,22 @@ def lattice_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Te
     gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, K)
     mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
     return mass if evidence is None else mass.clamp(min=1e-4).log() + evidence
+
+
+def hour_by_lattice(weights: torch.Tensor, votes: torch.Tensor, marker: torch.Tensor, minute: torch.Tensor,
+                    window: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hour (B,) whose hand place holds the most hour-hand votes, and whether any place held a vote (B,).
+
+    ``weights`` and ``votes`` (B, A) are the hour hand's column softmax and vote directions (degrees), ``marker``
+    (B,) the direction of 12 o'clock, ``minute`` (B,) the minute read (0–60, a float). At ``H:minute`` the hour
+    hand points at ``marker + 30 H + minute / 2``; each of the twelve places collects the weight of the votes
+    within ``window`` degrees of it (:func:`lattice_scores`).
+    """
+    steps = 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
+    places = (marker + minute / 2.0)[:, None] + steps
+    mass = lattice_scores(weights, votes, places, window)
+    top, hour = mass.max(1)
+    return hour, top > 0
 
 
 MARK_SECTORS = 12
@@ -416,7 +432,8 @@ class ClockReader(TinyVisionPreTrainedModel):
         of every vote and 12 o'clock the heaviest point of the tick lattice over all of them. With ``marks``
         (the columns' directions (B, A') and sector evidence (B, A', 12), each read's weighted by its share),
         each lattice point's log mass also gets ``mark_vote_weight`` (default: the config's) times the columns'
-        evidence for it."""
+        evidence for it. With ``hour_lattice_window`` > 0 the hour is the place, consistent with the minute and
+        12 o'clock, that holds the most hour-hand votes (:func:`hour_by_lattice`); the logits stay the means."""
         logits = vote_vectors(weights, votes)
         weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
         with torch.no_grad():
@@ -426,7 +443,13 @@ class ClockReader(TinyVisionPreTrainedModel):
                 lattice = tick_lattice(tick_phase)
                 evidence = weight * mark_vote_scores(marks[0], marks[1].float(), lattice)
             marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase, evidence=evidence)
-        return logits, self.head.decode(logits, marker)
+            minutes = self.head.decode(logits, marker)
+            if self.config.hour_lattice_window > 0:
+                minute = (self.head.named(logits)["minute_hand_degrees"] - marker).remainder(360.0) / 6.0
+                hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute,
+                                               self.config.hour_lattice_window)
+                minutes = torch.where(placed, (60.0 * hour + minute).remainder(MINUTES_PER_DIAL), minutes)
+        return logits, minutes
 
     def forward(
         self,

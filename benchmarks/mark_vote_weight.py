@@ -7,7 +7,8 @@ column say where it lies relative to 12; ``ClockReaderConfig.mark_vote_weight`` 
 against the marker's own softmax. Training picks the weight on its validation scenes after the last epoch
 (``tinyvision.tasks.clock_photo.MARK_VOTE_WEIGHTS``). This reads ``--num_scenes`` fresh scenes of the project's own
 generator (``--orientation``, seeds of their own) and prints, per weight, the share within 5 minutes and the mean
-error; ``--save`` writes the best weight into the model folder's config. Writes ``results.json`` to
+error (with the reader's ``hour_lattice_window`` as saved, or ``--hour_lattice_window``); ``--save`` writes the best
+weight into the model folder's config. Writes ``results.json`` to
 ``--output_dir``. It never reads the benchmarks' independent clocks or photo sets, so a weight chosen here is not
 tuned on them.
 """
@@ -30,6 +31,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--num_proc", type=int, default=None, help="Processes rendering scenes (default: all cores).")
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
+    parser.add_argument("--hour_lattice_window", type=float, default=None, metavar="DEGREES",
+                        help="Read with this ClockReaderConfig.hour_lattice_window (0: the hour from the mean of its "
+                             "votes); default: as the model was saved.")
     parser.add_argument("--save", action="store_true", help="Write the best weight into --model_dir's config.")
     parser.add_argument("--output_dir", default="reports/task2/mark_vote_weight")
     args = parser.parse_args(argv)
@@ -50,6 +54,10 @@ def main(argv=None) -> dict:
     model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
     if not model.reader.config.mark_votes:
         raise SystemExit(f"{args.model_dir}: its reader has no mark votes (train it with reader.mark_votes)")
+    if args.hour_lattice_window is not None:
+        reader_config = type(model.reader.config)(**{**model.reader.config.to_dict(),
+                                                      "hour_lattice_window": args.hour_lattice_window})
+        model.reader.config.hour_lattice_window = reader_config.hour_lattice_window
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
     sources = background_sources(args.backgrounds)
     scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 999,
@@ -64,7 +72,9 @@ def main(argv=None) -> dict:
     saved = model.reader.config.mark_vote_weight
     rows = [{"mark_vote_weight": weight, "within_5_min": (values <= 5).float().mean().item(),
              "cse_mean": values.mean().item()} for weight, values in errors.items()]
-    print(f"model {args.model_dir} (saved weight {saved:g}); {args.num_scenes} fresh {args.orientation} scenes")
+    window = model.reader.config.hour_lattice_window
+    print(f"model {args.model_dir} (saved weight {saved:g}, hour lattice window {window:g}); {args.num_scenes} fresh "
+          f"{args.orientation} scenes")
     for row in rows:
         mark = "  <- best" if row["mark_vote_weight"] == best else ""
         print(f"  weight {row['mark_vote_weight']:<6g} within 5 min {row['within_5_min']:.4f}  "
@@ -74,7 +84,7 @@ def main(argv=None) -> dict:
         model.config.save_pretrained(args.model_dir)
         print(f"saved mark_vote_weight {best:g} to {args.model_dir}/config.json")
     results = {"model_dir": args.model_dir, "num_scenes": args.num_scenes, "orientation": args.orientation,
-               "seed": args.seed, "rows": rows, "best": best, "saved_before": saved, "saved": bool(args.save)}
+               "seed": args.seed, "hour_lattice_window": window, "rows": rows, "best": best, "saved_before": saved, "saved": bool(args.save)}
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))

@@ -747,3 +747,11 @@ def test_mark_vote_weight_benchmark_reads_each_weight_and_saves_the_best(tmp_pat
     ClockPhotoReader(tiny_config()).save_pretrained(plain)
     with pytest.raises(SystemExit, match="no mark votes"):
         _benchmark("mark_vote_weight").main(["--model_dir", str(plain), "--output_dir", str(tmp_path / "out")])
+    # --hour_lattice_window reads this run with another window (validated), and --save does not store it
+    common = ["--model_dir", str(tmp_path / "model"), "--num_scenes", "6", "--backgrounds", "none", "--num_proc", "1",
+              "--weights", "0.1", "--output_dir", str(tmp_path / "out")]
+    assert _benchmark("mark_vote_weight").main(common + ["--hour_lattice_window", "6", "--save"])[
+        "hour_lattice_window"] == 6.0
+    assert ClockPhotoReader.from_pretrained(tmp_path / "model").reader.config.hour_lattice_window == 0.0
+    with pytest.raises(ValueError, match="`hour_lattice_window` must be below 15"):
+        _benchmark("mark_vote_weight").main(common + ["--hour_lattice_window", "30"])

@@ -24,6 +24,7 @@ from tinyvision.models.modeling_clock_photo import (
     image_directions,
     params_to_shape,
     rectified_dial,
+    reading_directions,
     rectifier_targets,
     round_shape,
     shape_boxes,
@@ -513,6 +514,20 @@ def test_clock_photos_end_to_end_on_made_frames(tmp_path, capsys):
     assert (tmp_path / "out" / "worst.png").exists() and (tmp_path / "out" / "results.json").exists()
     out = capsys.readouterr().out
     assert "read within 5 min" in out and "misses (> 5 min)" in out
+
+
+def test_hand_directions_show_the_time_read_not_the_mean_votes():
+    """The drawn hands come from the time read: 12 where the minute puts it, the hour hand where the time puts it.
+    At 3:40 read off a dial turned by 50 degrees (minute hand at 290), 12 is at 50 and the hour hand at 160, wherever
+    the mean of the hour votes pointed; a dial position past 12 hours wraps round."""
+    minute_degrees = torch.tensor([290.0, 0.0, 359.0])
+    minutes = torch.tensor([3 * 60 + 40.0, 0.0, 720.0 + 11 * 60 + 59.5])
+    directions = reading_directions(minute_degrees, minutes)
+    torch.testing.assert_close(directions[0], torch.tensor([50.0, 160.0, 290.0]))
+    torch.testing.assert_close(directions[1], torch.tensor([0.0, 0.0, 0.0]))
+    twelve, hour, minute = directions[2].tolist()
+    assert twelve == pytest.approx(2.0) and minute == pytest.approx(359.0)
+    assert (hour - twelve) % 360 == pytest.approx(30 * 11 + 59.5 / 2)  # 11:59.5, the hour hand almost at 12
 
 
 def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(tmp_path):

@@ -34,8 +34,6 @@ from .modeling_utils import TinyVisionPreTrainedModel
 
 # Detector output channels: heatmap logit, centre offset (x, y) in cells, log radius / image_size, e1, e2.
 DETECTOR_OUTPUTS = ("heat", "offset_x", "offset_y", "log_radius", "shape_e1", "shape_e2")
-# The reader's named outputs behind ``hand_angles``, in its column order: 12 o'clock, hour hand, minute hand.
-HAND_ANGLES = ("marker_degrees", "hour_hand_degrees", "minute_hand_degrees")
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -129,6 +127,17 @@ def crop_angles(homography: torch.Tensor, centre: torch.Tensor, shape: torch.Ten
     pixels = project(homography.double(), points)  # (B, 1 + K, 2)
     rays = (pixels[:, 1:] - pixels[:, :1]) @ torch.linalg.inv(shape.double()).transpose(1, 2)
     return torch.rad2deg(torch.atan2(rays[..., 0], -rays[..., 1])).remainder(360.0).float()
+
+
+def reading_directions(minute_degrees: torch.Tensor, minutes: torch.Tensor) -> torch.Tensor:
+    """(B, 3) crop directions (degrees clockwise from up) of 12 o'clock, the hour hand and the minute hand of the
+    time read: the minute hand where the reader saw it, 12 where that minute puts it (the mark the decoding chose,
+    not the mean of the marker's votes) and the hour hand where the time puts it, so that hands drawn from them
+    show the time the model reports. ``minute_degrees`` (B,) the minute hand's direction, ``minutes`` (B,) the
+    dial position read (before rounding)."""
+    minutes = minutes.float().remainder(720.0)
+    twelve = (minute_degrees.float() - 6.0 * minutes.remainder(60.0)).remainder(360.0)
+    return torch.stack((twelve, (twelve + minutes / 2.0).remainder(360.0), minute_degrees.float().remainder(360.0)), -1)
 
 
 def image_directions(shape: torch.Tensor, crop_degrees: torch.Tensor) -> torch.Tensor:
@@ -244,7 +253,7 @@ class ClockPhotoReaderOutput(ModelOutput):
             as the rectifier refined them, when the model has one).
         boxes: (B, 4) ``[xmin, ymin, xmax, ymax]`` of the dial.
         hand_angles: (B, 3) image directions (degrees clockwise from up, from the centre) of 12 o'clock,
-            the hour hand and the minute hand.
+            the hour hand and the minute hand of the time read (:func:`reading_directions`).
         heatmap: (B, G, G) the detector's logits.
     """
 
@@ -491,8 +500,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             if augmented:  # evaluation reads as inference does
                 logits, minutes = (value.float() for value in self.read_dials(pixel_values, crop_centre, crop_shape))
         hour_read, minute_read = split_dial_minutes(minutes)
-        named = self.reader.named_outputs(logits)
-        crop_degrees = torch.stack([named[name] for name in HAND_ANGLES], -1)
+        crop_degrees = reading_directions(self.reader.named_outputs(logits)["minute_hand_degrees"], minutes)
         return ClockPhotoReaderOutput(
             loss=loss, logits=logits, hour=hour_read, minute=minute_read, minutes=minutes, confidence=confidence,
             dial_center=centre, dial_shape=shape, boxes=shape_boxes(centre, shape),

@@ -22,7 +22,8 @@ original image's pixels:
 ``confidence`` is the detector's belief that a clock is there (``found``: at least the model's
 ``detection_threshold``; when it is not, the time is a guess and should not be shown as a reading). ``dial``
 is the dial's ellipse (centre, semi-axes, the major axis' angle in degrees clockwise from the x axis);
-``hands`` the image directions (degrees clockwise from up, from the centre) of 12 o'clock and the hands.
+``hands`` the image directions (degrees clockwise from up, from the centre) of 12 o'clock and the hands of the
+time read.
 """
 
 from __future__ import annotations

@@ -288,6 +288,20 @@ def test_photo_reader_card_tells_how_to_read_turned_clocks_as_the_reader_was_tra
     assert '"any_turn": True' not in hub.render_model_card(run, repo_id="alice/photo")
 
 
+def _cards_with_reader_field_off(run_dir, tmp_path, field: str):
+    """The model cards of a copy of ``run_dir`` whose reader ``field`` is 0, then absent (a config saved before it)."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    config = json.loads((run / "config.json").read_text())
+    for value in (0.0, None):
+        if value is None:
+            del config["reader"][field]
+        else:
+            config["reader"][field] = value
+        (run / "config.json").write_text(json.dumps(config))
+        yield hub.render_model_card(run, repo_id="alice/photo")
+
+
 def test_photo_reader_card_explains_the_mark_votes_and_their_dial_loss_as_saved(clock_photo_run, tmp_path):
     """The default reader votes with its columns and was trained with the dial loss; the card says both with the
     saved values, and leaves the dial loss out for a reader trained without it (an older config included)."""
@@ -296,16 +310,7 @@ def test_photo_reader_card_explains_the_mark_votes_and_their_dial_loss_as_saved(
     assert reader["mark_votes"] is True and reader["mark_vote_dial_loss_weight"] == 0.5
     assert f"those votes count with weight {reader['mark_vote_weight']}" in text
     assert "taught the summed votes to pick the true 12 (`reader.mark_vote_dial_loss_weight` 0.5)" in text
-    run = tmp_path / "run"
-    shutil.copytree(clock_photo_run, run)
-    config = json.loads((run / "config.json").read_text())
-    for value in (0.0, None):
-        if value is None:
-            del config["reader"]["mark_vote_dial_loss_weight"]
-        else:
-            config["reader"]["mark_vote_dial_loss_weight"] = value
-        (run / "config.json").write_text(json.dumps(config))
-        text = hub.render_model_card(run, repo_id="alice/photo")
+    for text in _cards_with_reader_field_off(clock_photo_run, tmp_path, "mark_vote_dial_loss_weight"):
         assert "those votes count with weight" in text and "taught the summed votes" not in text
 
 
@@ -315,16 +320,8 @@ def test_photo_reader_card_explains_the_hour_lattice_as_saved(clock_photo_run, t
     text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
     assert json.loads((clock_photo_run / "config.json").read_text())["reader"]["hour_lattice_window"] == 6.0
     assert "Which hour:" in text and "hour hand's column votes within 6.0° (`reader.hour_lattice_window`" in text
-    run = tmp_path / "run"
-    shutil.copytree(clock_photo_run, run)
-    config = json.loads((run / "config.json").read_text())
-    for value in (0.0, None):
-        if value is None:
-            del config["reader"]["hour_lattice_window"]
-        else:
-            config["reader"]["hour_lattice_window"] = value
-        (run / "config.json").write_text(json.dumps(config))
-        assert "Which hour:" not in hub.render_model_card(run, repo_id="alice/photo")
+    for text in _cards_with_reader_field_off(clock_photo_run, tmp_path, "hour_lattice_window"):
+        assert "Which hour:" not in text
 
 
 def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):

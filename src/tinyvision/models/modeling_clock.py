@@ -445,7 +445,7 @@ class ClockReader(TinyVisionPreTrainedModel):
             marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase, evidence=evidence)
             minutes = self.head.decode(logits, marker)
             if self.config.hour_lattice_window > 0:
-                minute = (self.head.named(logits)["minute_hand_degrees"] - marker).remainder(360.0) / 6.0
+                minute = minutes.remainder(60.0)  # the decoded dial position is 60 × a whole hour + the minute
                 hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute,
                                                self.config.hour_lattice_window)
                 minutes = torch.where(placed, (60.0 * hour + minute).remainder(MINUTES_PER_DIAL), minutes)

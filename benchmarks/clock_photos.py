@@ -163,10 +163,16 @@ def clock_reading_pipeline(args: argparse.Namespace):
     reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
     window = getattr(args, "hour_lattice_window", None)
     if window is not None:
-        stage = getattr(reader.model, "reader", reader.model)  # the photo reader's reading stage, or the reader
-        stage.config.__class__(**{**stage.config.to_dict(), "hour_lattice_window": window})  # validates it
-        stage.config.hour_lattice_window = window
+        set_hour_lattice_window(reader.model, window)
     return reader
+
+
+def set_hour_lattice_window(model, window: float) -> None:
+    """Read with ``window`` as the reader's ``hour_lattice_window`` from now on (the photo reader's reading stage,
+    or a Task 2 reader itself), validated as the config validates it; the saved config is left as it is."""
+    stage = getattr(model, "reader", model)
+    type(stage.config)(**{**stage.config.to_dict(), "hour_lattice_window": window})  # raises on a bad window
+    stage.config.hour_lattice_window = window
 
 
 def main(argv=None) -> dict:

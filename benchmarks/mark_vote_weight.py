@@ -39,6 +39,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import torch
+    from clock_photos import set_hour_lattice_window
 
     from tinyvision.data.clock_data import background_sources, generate_scene_split
     from tinyvision.data.clock_scenes import load_background_pool
@@ -55,9 +56,7 @@ def main(argv=None) -> dict:
     if not model.reader.config.mark_votes:
         raise SystemExit(f"{args.model_dir}: its reader has no mark votes (train it with reader.mark_votes)")
     if args.hour_lattice_window is not None:
-        reader_config = type(model.reader.config)(**{**model.reader.config.to_dict(),
-                                                      "hour_lattice_window": args.hour_lattice_window})
-        model.reader.config.hour_lattice_window = reader_config.hour_lattice_window
+        set_hour_lattice_window(model, args.hour_lattice_window)
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
     sources = background_sources(args.backgrounds)
     scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 999,
@@ -84,7 +83,8 @@ def main(argv=None) -> dict:
         model.config.save_pretrained(args.model_dir)
         print(f"saved mark_vote_weight {best:g} to {args.model_dir}/config.json")
     results = {"model_dir": args.model_dir, "num_scenes": args.num_scenes, "orientation": args.orientation,
-               "seed": args.seed, "hour_lattice_window": window, "rows": rows, "best": best, "saved_before": saved, "saved": bool(args.save)}
+               "seed": args.seed, "hour_lattice_window": window, "rows": rows, "best": best, "saved_before": saved,
+               "saved": bool(args.save)}
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))

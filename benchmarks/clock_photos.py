@@ -136,11 +136,14 @@ def command_line(script: str, args: argparse.Namespace) -> str:
 
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
-    """The photo reader's reading options a run may override: ``--test_time_turns``, ``--any_turn`` and
-    ``--hour_lattice_window``."""
+    """The photo reader's reading options a run may override: ``--test_time_turns``, ``--test_time_turn_weight``,
+    ``--any_turn`` and ``--hour_lattice_window``."""
     parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
                         help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
                              "way); default: as the model was saved.")
+    parser.add_argument("--test_time_turn_weight", type=float, default=None, metavar="W",
+                        help="The photo reader's test_time_turn_weight for this run: how much each turned read weighs "
+                             "against the upright one (1: equally); default: as the model was saved.")
     parser.add_argument("--any_turn", action="store_true",
                         help="Read with the photo reader's any_turn: without its upright prior, for clocks turned any "
                              "way (needs a reader trained with up_dropout); default: as the model was saved.")
@@ -152,12 +155,15 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
 
 def clock_reading_pipeline(args: argparse.Namespace):
     """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``,
-    ``--any_turn`` and ``--hour_lattice_window`` (when given) overriding the saved config."""
+    ``--test_time_turn_weight``, ``--any_turn`` and ``--hour_lattice_window`` (when given) overriding the saved
+    config."""
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
 
     overrides = {} if args.test_time_turns is None else {"test_time_turns": args.test_time_turns}
+    if getattr(args, "test_time_turn_weight", None) is not None:
+        overrides["test_time_turn_weight"] = args.test_time_turn_weight
     if getattr(args, "any_turn", False):
         overrides["any_turn"] = True
     reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)

@@ -208,6 +208,9 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"test_time_scales": ["1.0"]}, "test_time_scales"), ({"test_time_flip": "yes"}, "test_time_flip"),
      ({"test_time_turns": [45]}, "test_time_turns"), ({"test_time_turns": [0, 0]}, "test_time_turns"),
      ({"test_time_turns": []}, "test_time_turns"), ({"test_time_turns": 90}, "test_time_turns"),
+     ({"test_time_turn_weight": 1.5}, "test_time_turn_weight"), ({"test_time_turn_weight": -0.1}, "turn_weight"),
+     ({"test_time_turn_weight": True}, "test_time_turn_weight"), ({"test_time_turn_weight": "0.2"}, "turn_weight"),
+     ({"test_time_turns": [90, 180], "test_time_turn_weight": 0}, "test_time_turn_weight"),
      ({"any_turn": True}, "any_turn"), ({"any_turn": "yes", "reader": {**TINY_READER, "up_dropout": 0.25}}, "any_turn"),
      ({"reader": {**TINY_READER, "up_dropout": 2.0}}, "up_dropout")],
 )
@@ -317,6 +320,44 @@ def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
     with torch.no_grad():
         unpooled, _ = plain.read_dials(turned_pixels, centre, shape)
     assert not plain.augments_reads and not torch.allclose(unpooled[:, 0:6:2], logits[:, 1:6:2], atol=1e-3)
+
+
+def test_turned_reads_weigh_test_time_turn_weight_against_the_upright_one():
+    """``test_time_turn_weight`` w scales each turned read's column weights and mark evidence by w against the
+    upright read's (the shares summing to 1 as before, every scale and mirror of a turn alike); w = 1 is the
+    equal pooling, and w = 0 reads as if the dial were read upright only."""
+    torch.manual_seed(0)
+    reader = {**TINY_READER, "mark_votes": True}
+    turns = [0, 90, 180, 270]
+    equal = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[0.9, 1.0], test_time_turns=turns)).eval()
+    pixels = torch.randn(2, 1, 64, 64)
+    centre, shape = torch.tensor([[30.0, 33.0]] * 2), 13.0 * torch.eye(2).expand(2, 2, 2)
+    with torch.no_grad():
+        weights, votes, (directions, evidence) = equal.pooled_votes(pixels, centre, shape)
+        for w in (1.0, 0.25):
+            weighted = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[0.9, 1.0], test_time_turns=turns,
+                                                    test_time_turn_weight=w)).eval()
+            weighted.load_state_dict(equal.state_dict())
+            w_weights, w_votes, (w_directions, w_evidence) = weighted.pooled_votes(pixels, centre, shape)
+            # per turn: upright 1 / (1 + 3w), turned w / (1 + 3w); equal pooling gives every turn 1 / 4
+            factor = torch.tensor([1.0, w, w, w]) / (1 + 3 * w) * 4
+            factor = factor.repeat_interleave(weights.shape[1] // 4)  # every turn's reads sit side by side
+            torch.testing.assert_close(w_weights, weights * factor[None, :, None])
+            torch.testing.assert_close(w_evidence, evidence * factor[None, :, None])
+            torch.testing.assert_close(w_votes, votes)
+            torch.testing.assert_close(w_directions, directions)
+            assert torch.allclose(w_weights.sum(1), weights.sum(1))
+        upright_only = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[0.9, 1.0], test_time_turns=turns,
+                                                    test_time_turn_weight=0.0)).eval()
+        upright_only.load_state_dict(equal.state_dict())
+        plain = ClockPhotoReader(tiny_config(reader=reader, test_time_scales=[0.9, 1.0])).eval()
+        plain.load_state_dict(equal.state_dict())
+        logits, minutes = upright_only.read_dials(pixels, centre, shape)
+        plain_logits, plain_minutes = plain.read_dials(pixels, centre, shape)
+        equal_logits, _ = equal.read_dials(pixels, centre, shape)
+    torch.testing.assert_close(logits, plain_logits, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(minutes, plain_minutes, atol=1e-3, rtol=0)
+    assert not torch.allclose(equal_logits, plain_logits, atol=1e-3)  # the turned reads do change the reading
 
 
 def test_pooled_reads_turn_and_mirror_the_mark_votes_back():
@@ -548,6 +589,15 @@ def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(t
     assert photos.clock_reading_pipeline(args).model.reader.config.hour_lattice_window == saved
     args.hour_lattice_window = 20.0
     with pytest.raises(ValueError, match="`hour_lattice_window` must be below 15"):
+        photos.clock_reading_pipeline(args)
+    # the quarter turns and their weight likewise (the saved config keeps its own)
+    args = parser.parse_args(["--test_time_turns", "0", "90", "180", "270", "--test_time_turn_weight", "0.2"])
+    args.model_dir = str(model_dir)
+    config = photos.clock_reading_pipeline(args).model.config
+    assert config.test_time_turns == [0, 90, 180, 270] and config.test_time_turn_weight == 0.2
+    assert json.loads((model_dir / "config.json").read_text()).get("test_time_turn_weight", 1.0) == 1.0
+    args.test_time_turn_weight = 1.5
+    with pytest.raises(ValueError, match="test_time_turn_weight"):
         photos.clock_reading_pipeline(args)
 
 

@@ -776,9 +776,10 @@ def test_turned_reader_shares_the_weights_not_the_config(app, models):
 
     from tinyvision import ClockPhotoReader
 
-    model = ClockPhotoReader.from_pretrained(models.dir / "clock-reader")
+    model = ClockPhotoReader.from_pretrained(models.dir / "clock-reader", test_time_turn_weight=0.2)
     view = tab_clock.turned_reader(model)
     assert view.config.test_time_turns == [0, 90, 180, 270] and model.config.test_time_turns == [0]
+    assert view.config.test_time_turn_weight == 1.0 and model.config.test_time_turn_weight == 0.2  # no way is up
     assert all(a is b for a, b in zip(view.parameters(), model.parameters()))
     assert tab_clock.turned_reader(model) is view
 

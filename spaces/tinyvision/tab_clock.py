@@ -149,7 +149,7 @@ QUARTER_TURNS = [0, 90, 180, 270]
 def turned_reader(model):
     """``model`` reading clocks that may be turned any way: with ``any_turn`` (one read without the upright
     prior) when its reader was trained for it (``up_dropout``), else in the four quarter turns too
-    (``test_time_turns``). A shallow copy with its own config: it shares every weight with ``model``, and
+    (``test_time_turns``, all weighing the same). A shallow copy with its own config: it shares every weight with ``model``, and
     requests that do not ask for it keep reading as ``model`` does, concurrently."""
     view = copy.copy(model)
     view.config = copy.deepcopy(model.config)
@@ -157,6 +157,7 @@ def turned_reader(model):
         view.config.any_turn = True
     else:
         view.config.test_time_turns = list(QUARTER_TURNS)
+        view.config.test_time_turn_weight = 1.0  # every turn alike: no way is up
     return view
 
 

@@ -72,6 +72,9 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             default) keeps the reader's "most dials are upright" prior; ``[0, 90, 180, 270]`` spreads it evenly
             over four directions, so a dial's own 12 o'clock cue decides: for clocks that may be turned any way
             (the seed's), at the price of upright dials without such a cue. Multiplies the reads by its length.
+        test_time_turn_weight: how much each turned read (a turn other than 0) weighs against the upright one
+            when ``test_time_turns`` pools them, in [0, 1]. 1 (default): all weigh the same; smaller keeps more of
+            the upright prior (0: the turned reads count for nothing).
         any_turn: outside training, read every dial as one that may be turned any way: the reader is not told
             which way is up (its angle channels are hidden), so 12 is where the dial's own cue puts it, not where
             most dials have it. Needs a reader trained for it (``reader.up_dropout`` > 0); one read, unlike
@@ -105,6 +108,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         test_time_scales=(0.93, 1.0, 1.07),
         test_time_flip: bool = True,
         test_time_turns=(0,),
+        test_time_turn_weight: float = 1.0,
         any_turn: bool = False,
         reader: dict | None = None,
         **kwargs,
@@ -132,6 +136,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.test_time_flip = test_time_flip
         self.test_time_turns = list(test_time_turns) if isinstance(test_time_turns, (list, tuple)) else \
             test_time_turns
+        self.test_time_turn_weight = test_time_turn_weight
         self.any_turn = any_turn
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
@@ -181,6 +186,13 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
                 turn in (0, 90, 180, 270) and not isinstance(turn, bool) for turn in turns):
             raise ValueError(f"`test_time_turns` must be a non-empty list of distinct quarter turns from 0, 90, 180, "
                              f"270 (degrees clockwise), got {self.test_time_turns}")
+        weight = self.test_time_turn_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+            raise ValueError(f"`test_time_turn_weight` must be a number in [0, 1] (the weight of a turned read "
+                             f"against the upright one), got {weight!r}")
+        if weight == 0 and 0 not in turns:
+            raise ValueError(f"`test_time_turn_weight` 0 leaves no read to pool: `test_time_turns` {turns} has no "
+                             f"upright read (0)")
         reader = self.reader_config
         if not isinstance(self.any_turn, bool):
             raise ValueError(f"`any_turn` must be a bool, got {self.any_turn!r}")

@@ -279,6 +279,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
     config_class = ClockPhotoReaderConfig
 
     def __init__(self, config: ClockPhotoReaderConfig):
+        config._validate()  # again: from_pretrained sets its keyword arguments on the config after the config's checks
         super().__init__(config)
         self.detector = DialDetector(config)
         self.rectifier = DialRectifier(config) if config.rectifier_size else None
@@ -383,7 +384,9 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         """(logits, minutes) of the dials ``(centre, shape)`` read once per ``test_time_scales`` (and mirrored,
         with ``test_time_flip``; and turned, with ``test_time_turns``), all the reads' column votes pooled: a
         mirrored crop's vote for direction θ is a vote for -θ in the crop, a crop turned clockwise by τ votes
-        for θ + τ. Mirroring keeps "up" up, so the reader's prior for upright dials holds; turning moves it."""
+        for θ + τ. Mirroring keeps "up" up, so the reader's prior for upright dials holds; turning moves it
+        (each turned read weighing ``test_time_turn_weight`` against an upright one, the reads' shares summing
+        to 1)."""
         return self.reader.decode_votes(*self.pooled_votes(pixel_values, centre, shape))
 
     def pooled_votes(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor):
@@ -404,7 +407,11 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         turn = turn.repeat_interleave(len(sense))[:, None, None]
         sense = sense.repeat(len(config.test_time_turns), 1, 1)
         weights, votes, marks = reader.column_votes(crops, hide_up=config.any_turn)
-        reads = len(crops) // len(pixel_values)
+        # each read's share of the pooled votes: a turned read weighs test_time_turn_weight against an upright one
+        shares = torch.tensor([1.0 if t == 0 else config.test_time_turn_weight for t in config.test_time_turns],
+                              device=crops.device, dtype=weights.dtype)
+        per_turn = len(crops) // len(shares)  # the crops of one turn: every scale (and mirror) of every dial
+        shares = (shares / shares.sum() / (per_turn // len(pixel_values))).repeat_interleave(per_turn)
         # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
         votes = sense * (votes - turn)
 
@@ -418,9 +425,9 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             mirrored = sense[:, 0, 0] < 0
             backwards = (-torch.arange(evidence.shape[-1], device=evidence.device)).remainder(evidence.shape[-1])
             evidence = torch.where(mirrored[:, None, None], evidence[..., backwards], evidence)
-            marks = (side_by_side(sense[:, :, 0] * (directions - turn[:, :, 0])), side_by_side(evidence) / reads)
-        # each read weighing 1 / reads
-        return side_by_side(weights) / reads, side_by_side(votes), marks
+            marks = (side_by_side(sense[:, :, 0] * (directions - turn[:, :, 0])),
+                     side_by_side(evidence * shares[:, None, None]))
+        return side_by_side(weights * shares[:, None, None]), side_by_side(votes), marks
 
     def forward(
         self,

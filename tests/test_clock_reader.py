@@ -797,3 +797,12 @@ def test_train_clock_script_smoke_size_end_to_end(tmp_path):
     reader = pipeline("clock-reading", model=str(out))
     assert set(reader(Image.new("RGB", (150, 150), "white"))) == {"hour", "minute", "time"}
     assert math.isfinite(json.loads((out / "history.json").read_text())[0]["train_loss"])
+
+
+def test_from_pretrained_checks_an_overridden_hour_lattice_window(tmp_path):
+    """A window given to ``from_pretrained`` is checked like the config's own (it is set after the config's
+    checks; the model checks again)."""
+    ClockReader(ClockReaderConfig(head="angles", **SMALL_POLAR)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="`hour_lattice_window` must be below 15"):
+        ClockReader.from_pretrained(tmp_path, hour_lattice_window=20.0)
+    assert ClockReader.from_pretrained(tmp_path, hour_lattice_window=4.0).config.hour_lattice_window == 4.0

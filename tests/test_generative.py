@@ -662,3 +662,17 @@ def test_moving_average_is_what_generates_and_is_saved_and_resume_restores_it(tm
     engine3.train()
     for name, value in step3.averaged.generator.state_dict().items():
         torch.testing.assert_close(value, averaged[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind, override, field", [("gan", {"ema_decay": 1.5}, "ema_decay"),
+                                                   ("vae", {"kl_weight": -1.0}, "kl_weight")])
+def test_from_pretrained_checks_the_fields_it_overrides(tmp_path, kind, override, field):
+    """``from_pretrained(path, field=value)`` sets the value on the loaded config after the config's own checks;
+    the model checks it again, so an impossible override fails naming the field and a possible one holds."""
+    model = small_gan() if kind == "gan" else small_vae()
+    model.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match=field):
+        type(model).from_pretrained(tmp_path, **override)
+    key = next(iter(override))
+    fine = {"ema_decay": 0.5, "kl_weight": 0.5}[key]
+    assert getattr(type(model).from_pretrained(tmp_path, **{key: fine}).config, key) == fine

@@ -279,7 +279,6 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
     config_class = ClockPhotoReaderConfig
 
     def __init__(self, config: ClockPhotoReaderConfig):
-        config._validate()  # again: from_pretrained sets its keyword arguments on the config after the config's checks
         super().__init__(config)
         self.detector = DialDetector(config)
         self.rectifier = DialRectifier(config) if config.rectifier_size else None

@@ -24,6 +24,12 @@ class TinyVisionPreTrainedModel(PreTrainedModel):
     # them with trust_remote_code=True (register_for_auto_class records only one per class).
     _extra_auto_classes: tuple[str, ...] = ("AutoModel",)
 
+    def __init__(self, config, *inputs, **kwargs):
+        # ``from_pretrained(path, field=value)`` sets such keyword arguments on the loaded config after the config
+        # checked itself: check again, so an impossible value fails here naming its field
+        type(config)(**config.to_dict())
+        super().__init__(config, *inputs, **kwargs)
+
     def _init_weights(self, module: nn.Module) -> None:
         init_module(module, self.config.initializer)
 

@@ -149,8 +149,8 @@ QUARTER_TURNS = [0, 90, 180, 270]
 def turned_reader(model):
     """``model`` reading clocks that may be turned any way: with ``any_turn`` (one read without the upright
     prior) when its reader was trained for it (``up_dropout``), else in the four quarter turns too
-    (``test_time_turns``, all weighing the same). A shallow copy with its own config: it shares every weight with ``model``, and
-    requests that do not ask for it keep reading as ``model`` does, concurrently."""
+    (``test_time_turns``, all weighing the same). A shallow copy with its own config: it shares every weight with
+    ``model``, and requests that do not ask for it keep reading as ``model`` does, concurrently."""
     view = copy.copy(model)
     view.config = copy.deepcopy(model.config)
     if model.config.reader.get("up_dropout"):

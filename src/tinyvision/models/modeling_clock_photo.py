@@ -404,13 +404,13 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         crops = torch.cat([torch.rot90(crops, -turn // 90, (-2, -1)) for turn in config.test_time_turns])
         turn = torch.tensor(config.test_time_turns, device=crops.device, dtype=torch.float32)
         turn = turn.repeat_interleave(len(sense))[:, None, None]
+        # each read's share of the pooled votes: a turned read weighs test_time_turn_weight against an upright one,
+        # every scale (and mirror) of a turn alike, one dial's shares summing to 1
+        shares = torch.tensor([1.0 if t == 0 else config.test_time_turn_weight for t in config.test_time_turns],
+                              device=crops.device, dtype=crops.dtype)
+        shares = (shares / shares.sum() * len(pixel_values) / len(sense)).repeat_interleave(len(sense))
         sense = sense.repeat(len(config.test_time_turns), 1, 1)
         weights, votes, marks = reader.column_votes(crops, hide_up=config.any_turn)
-        # each read's share of the pooled votes: a turned read weighs test_time_turn_weight against an upright one
-        shares = torch.tensor([1.0 if t == 0 else config.test_time_turn_weight for t in config.test_time_turns],
-                              device=crops.device, dtype=weights.dtype)
-        per_turn = len(crops) // len(shares)  # the crops of one turn: every scale (and mirror) of every dial
-        shares = (shares / shares.sum() / (per_turn // len(pixel_values))).repeat_interleave(per_turn)
         # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
         votes = sense * (votes - turn)
 

@@ -137,7 +137,7 @@ def command_line(script: str, args: argparse.Namespace) -> str:
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
     """The photo reader's reading options a run may override: ``--test_time_turns``, ``--test_time_turn_weight``,
-    ``--any_turn`` and ``--hour_lattice_window``."""
+    ``--any_turn``, ``--hour_lattice_window`` and ``--hand_fit_weight``."""
     parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
                         help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
                              "way); default: as the model was saved.")
@@ -151,12 +151,15 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
                         help="The reader's hour_lattice_window for this run (0: the hour from the mean of the hour "
                              "hand's votes; e.g. 6: from the heaviest place consistent with the minute); default: as "
                              "the model was saved.")
+    parser.add_argument("--hand_fit_weight", type=float, default=None, metavar="W",
+                        help="The reader's hand_fit_weight for this run: how much the hour hand's fit to the minute "
+                             "counts in picking 12 o'clock (0: not at all); default: as the model was saved.")
 
 
 def clock_reading_pipeline(args: argparse.Namespace):
     """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``,
-    ``--test_time_turn_weight``, ``--any_turn`` and ``--hour_lattice_window`` (when given) overriding the saved
-    config."""
+    ``--test_time_turn_weight``, ``--any_turn``, ``--hour_lattice_window`` and ``--hand_fit_weight`` (when given)
+    overriding the saved config."""
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
@@ -167,18 +170,22 @@ def clock_reading_pipeline(args: argparse.Namespace):
     if getattr(args, "any_turn", False):
         overrides["any_turn"] = True
     reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
-    window = getattr(args, "hour_lattice_window", None)
-    if window is not None:
-        set_hour_lattice_window(reader.model, window)
+    options = {name: getattr(args, name, None) for name in ("hour_lattice_window", "hand_fit_weight")}
+    set_reader_options(reader.model, **{name: value for name, value in options.items() if value is not None})
     return reader
 
 
-def set_hour_lattice_window(model, window: float) -> None:
-    """Read with ``window`` as the reader's ``hour_lattice_window`` from now on (the photo reader's reading stage,
-    or a Task 2 reader itself), validated as the config validates it; the saved config is left as it is."""
+def set_reader_options(model, **options) -> None:
+    """Read with these reading options of the reader's config (e.g. ``hour_lattice_window=6``) from now on (the
+    photo reader's reading stage, or a Task 2 reader itself), validated as the config validates them; the saved
+    config is left as it is. The reader's config is nested in the photo reader's, where ``from_pretrained``'s
+    keyword overrides cannot reach it."""
+    if not options:
+        return
     stage = getattr(model, "reader", model)
-    type(stage.config)(**{**stage.config.to_dict(), "hour_lattice_window": window})  # raises on a bad window
-    stage.config.hour_lattice_window = window
+    type(stage.config)(**{**stage.config.to_dict(), **options})  # raises on a bad value, naming the field
+    for name, value in options.items():
+        setattr(stage.config, name, value)
 
 
 def main(argv=None) -> dict:

@@ -39,7 +39,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import torch
-    from clock_photos import set_hour_lattice_window
+    from clock_photos import set_reader_options
 
     from tinyvision.data.clock_data import background_sources, generate_scene_split
     from tinyvision.data.clock_scenes import load_background_pool
@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     if not model.reader.config.mark_votes:
         raise SystemExit(f"{args.model_dir}: its reader has no mark votes (train it with reader.mark_votes)")
     if args.hour_lattice_window is not None:
-        set_hour_lattice_window(model, args.hour_lattice_window)
+        set_reader_options(model, hour_lattice_window=args.hour_lattice_window)
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
     sources = background_sources(args.backgrounds)
     scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 999,

@@ -599,6 +599,48 @@ def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(t
     args.test_time_turn_weight = 1.5
     with pytest.raises(ValueError, match="test_time_turn_weight"):
         photos.clock_reading_pipeline(args)
+    # the hands' fit likewise: read with the given weight, the saved config untouched, a bad weight named
+    args = parser.parse_args(["--hand_fit_weight", "1.5"])
+    args.model_dir = str(model_dir)
+    saved = json.loads((model_dir / "config.json").read_text())["reader"].get("hand_fit_weight", 0.0)
+    assert photos.clock_reading_pipeline(args).model.reader.config.hand_fit_weight == 1.5 != saved
+    assert json.loads((model_dir / "config.json").read_text())["reader"].get("hand_fit_weight", 0.0) == saved
+    args.hand_fit_weight = -1.0
+    with pytest.raises(ValueError, match="hand_fit_weight"):
+        photos.clock_reading_pipeline(args)
+
+
+def test_hand_fit_weight_benchmark_decodes_each_weight_from_one_read(tmp_path, capsys):
+    """Every (weight, sigma) pair is decoded from the same pooled votes of the same scenes: the pair the model
+    reads with reproduces its own reading of those scenes; the saved config is left as it was."""
+    from tinyvision.models import TinyVisionImageProcessor
+
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config())
+    model.save_pretrained(tmp_path / "model")
+    TinyVisionImageProcessor(image_size=64, num_channels=1, letterbox=True).save_pretrained(tmp_path / "model")
+    results = _benchmark("hand_fit_weight").main([
+        "--model_dir", str(tmp_path / "model"), "--num_scenes", "8", "--backgrounds", "none", "--num_proc", "1",
+        "--weights", "0", "3", "--sigmas", "2", "5", "--output_dir", str(tmp_path / "out")])
+    pairs = [(row["hand_fit_weight"], row["hand_fit_sigma"]) for row in results["rows"]]
+    assert pairs == [(0.0, 2.0), (3.0, 2.0), (0.0, 5.0), (3.0, 5.0)]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
+    assert "weight 3     sigma 5" in capsys.readouterr().out
+    reloaded = ClockPhotoReader.from_pretrained(tmp_path / "model").eval()
+    assert reloaded.reader.config.hand_fit_weight == model.reader.config.hand_fit_weight
+    # the model's own reading of the same scenes equals the row of the weight it reads with
+    from tinyvision.data.clock_data import generate_scene_split
+    from tinyvision.metrics import common_sense_error
+
+    scenes = generate_scene_split(8, image_size=64, seed=1999, num_proc=1, orientation="world", backgrounds=None)
+    has = scenes.columns["has_clock"].bool()
+    processor = TinyVisionImageProcessor.from_pretrained(tmp_path / "model")
+    reloaded.reader.config.hand_fit_weight = 3.0
+    reloaded.reader.config.hand_fit_sigma = 5.0
+    with torch.no_grad():
+        out = reloaded(pixel_values=processor.normalize_uint8(scenes.columns["pixel_values"][has]))
+    errors = common_sense_error(out.hour, out.minute, scenes.columns["hour"][has], scenes.columns["minute"][has])
+    assert results["rows"][3]["cse_mean"] == pytest.approx(errors.float().mean().item())
 
 
 # ------------------------------------------------------------------------------------ script
@@ -629,6 +671,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert 0.15 <= config["detection_threshold"] <= 0.85
     # the default reader votes with every column; its weight is the one read best on the validation scenes
     assert config["reader"]["mark_votes"] is True and config["reader"]["mark_vote_dial_loss_weight"] == 0.5
+    assert config["reader"]["hand_fit_weight"] == 2.0  # 12 o'clock checked against the hands
     assert config["reader"]["hour_lattice_window"] == 6.0  # the hour read where the minute lets its hand point
     assert config["reader"]["mark_vote_weight"] == metrics["eval_mark_vote_weight"]
     tried = {key for key in metrics if key.startswith("eval_within_5_min_at_mark_vote_weight_")}

@@ -20,6 +20,7 @@ from tinyvision.metrics import MISS_KINDS, accuracy, clock_error_summary, common
 from tinyvision.models.modeling_clock import (
     decode_logits,
     degrees_to_sincos,
+    hand_fit_scores,
     head_loss,
     mark_vote_scores,
     hour_by_lattice,
@@ -451,6 +452,49 @@ def test_hour_lattice_reads_the_hour_hand_where_the_minute_lets_it_point():
     assert placed.tolist() == [False]
     _, minutes = reader.decode_votes(weights, votes)
     assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
+
+
+def test_hand_fit_picks_the_twelve_whose_minute_puts_the_hour_hand_in_its_place():
+    """At 3:00 with 12 at the top the hour hand points at 90 degrees and the minute hand at 0. Taking the mark at 6
+    for 12 reads 9:30, whose hour hand would point 15 degrees from 90; the mark at 9 reads 6:45 (7.5 degrees off).
+    A marker softmax leaning 0.55 / 0.45 to the mark at 6 reads 9:30 without the fit and 3:00 with it."""
+    cols = 72
+    directions = torch.arange(cols, dtype=torch.float32) * 360 / cols
+    weights, votes = torch.zeros(1, cols, 4), directions[None, :, None].repeat(1, 1, 4)
+    weights[0, 36, 0], weights[0, 0, 0] = 0.55, 0.45  # the marker: 180 degrees (wrong) and 0 (right)
+    weights[0, 0, 3] = 1.0  # tick phase 0
+    weights[0, 0, 2] = 1.0  # the minute hand at 0 degrees
+    weights[0, 18, 1] = 1.0  # the hour hand at 90 degrees
+    lattice = 30.0 * torch.arange(12.0)[None]
+    fit = hand_fit_scores(weights[..., 1], votes[..., 1], lattice, torch.tensor([0.0]), 3.0)
+    assert fit.shape == (1, 12) and fit[0, 0].item() == pytest.approx(0.0)  # the hand exactly in place
+    assert fit[0, 6].item() == pytest.approx(math.log(1e-4))  # 15 degrees off: exp(-12.5), below the floor
+    assert fit[0, 9].item() == pytest.approx(-0.5 * 2.5 ** 2)  # 7.5 degrees off
+    assert fit[0, 1].item() == pytest.approx(-0.5 * (2.5 / 3.0) ** 2)  # the neighbouring mark: 2.5 degrees off
+    config = ClockReaderConfig(head="angles", **SMALL_POLAR)
+    assert config.hand_fit_weight == 0.0 and config.hand_fit_sigma == 3.0
+    reader = ClockReader(config)
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [9, 30]
+    reader.config.hand_fit_weight = 2.0
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [3, 0]
+    # the neighbouring mark is only 2.5 degrees off the hand, so between neighbours the marker still decides
+    weights[0, 36, 0], weights[0, 6, 0], weights[0, 0, 0] = 0.0, 0.9, 0.1  # 30 degrees (mark 1) and 0
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [1, 55]
+
+
+@pytest.mark.parametrize(("overrides", "match"), [
+    ({"hand_fit_weight": -1.0}, "hand_fit_weight"),
+    ({"hand_fit_weight": float("nan")}, "hand_fit_weight"),
+    ({"hand_fit_sigma": 0.0}, "hand_fit_sigma"),
+    ({"hand_fit_sigma": "3"}, "hand_fit_sigma"),
+    ({"hand_fit_weight": 1.0, "head": "periodic"}, "`hand_fit_weight` > 0 needs the `angles` head"),
+])
+def test_hand_fit_options_are_checked(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        ClockReaderConfig(**{"head": "angles", **SMALL_POLAR, **overrides})
 
 
 def test_mark_votes_add_a_sector_softmax_per_column_trained_with_the_marker():

@@ -324,6 +324,17 @@ def test_photo_reader_card_explains_the_hour_lattice_as_saved(clock_photo_run, t
         assert "Which hour:" not in text
 
 
+def test_photo_reader_card_explains_the_hand_fit_as_saved(clock_photo_run, tmp_path):
+    """The default reader checks its 12 against the hands; the card says so with the saved weight and width, and
+    says nothing of it for a reader saved without it (0, or an older config)."""
+    text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
+    reader = json.loads((clock_photo_run / "config.json").read_text())["reader"]
+    assert reader["hand_fit_weight"] == 2.0 and reader.get("hand_fit_sigma", 3.0) == 3.0
+    assert "The hands check the 12:" in text and "(weight 2.0, Gaussian of 3.0°" in text
+    for text in _cards_with_reader_field_off(clock_photo_run, tmp_path, "hand_fit_weight"):
+        assert "The hands check the 12" not in text
+
+
 def test_photo_reader_card_names_background_photos_and_hides_local_paths(clock_photo_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(clock_photo_run, run)

@@ -51,6 +51,7 @@ to the nearest minute and returns integer ``hour`` (0–11) and ``minute`` (0–
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from transformers import PretrainedConfig
@@ -200,6 +201,16 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             of a softmax split between the hour hand and the minute hand (or a hand's tail) points at
             neither; the heaviest consistent place is one of them. Less than 15 (half the places' spacing).
             The photo reader's default reader uses 6.
+        hand_fit_weight: reading (polar ``angles`` reader): how much the hands' agreement counts when it picks
+            which mark is 12 o'clock. At ``H:m`` the hour hand points ``m / 2`` degrees past H's mark, so each
+            candidate 12 (a point of the tick lattice) implies a minute and twelve places for the hour hand;
+            taking the mark ``k`` hours away for 12 moves those places by ``2.5 k`` degrees off the hand (15 at
+            a half turn), wherever the dial is turned. Each candidate's score (the log of the marker's mass,
+            plus the mark votes) gets this weight times the log of the hour hand's column votes at its best
+            place (Gaussian within ``hand_fit_sigma``). 0 (the default, the seed's study) leaves it out; the
+            photo reader's default reader uses 2.
+        hand_fit_sigma: reading: the width (degrees, > 0) of that Gaussian; the default 3 is about how closely
+            the reader places the hour hand.
     """
 
     model_type = "tinyvision_clock"
@@ -241,6 +252,8 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         mark_vote_weight: float = 0.05,
         mark_vote_dial_loss_weight: float = 0.0,
         hour_lattice_window: float = 0.0,
+        hand_fit_weight: float = 0.0,
+        hand_fit_sigma: float = 3.0,
         **kwargs,
     ):
         # The pipeline entry is derived, never stored (see ``custom_pipelines``).
@@ -279,6 +292,8 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         self.mark_vote_weight = mark_vote_weight
         self.mark_vote_dial_loss_weight = mark_vote_dial_loss_weight
         self.hour_lattice_window = hour_lattice_window
+        self.hand_fit_weight = hand_fit_weight
+        self.hand_fit_sigma = hand_fit_sigma
         super().__init__(**kwargs)
         self._validate()
 
@@ -341,6 +356,16 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         if self.hour_lattice_window > 0 and not (self.polar and self.head == "angles"):
             raise ValueError("`hour_lattice_window` > 0 needs the `angles` head on the polar grid (it reads the "
                              "hour hand's column votes)")
+        for name in ("hand_fit_weight", "hand_fit_sigma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+        check_non_negative("hand_fit_weight", self.hand_fit_weight)
+        if self.hand_fit_sigma <= 0:
+            raise ValueError(f"`hand_fit_sigma` must be above 0 degrees, got {self.hand_fit_sigma}")
+        if self.hand_fit_weight > 0 and not (self.polar and self.head == "angles"):
+            raise ValueError("`hand_fit_weight` > 0 needs the `angles` head on the polar grid (it reads the hands' "
+                             "column votes)")
         if self.polar and any(padding != "same" for padding in self.paddings):
             raise ValueError("`conv_padding` must be 'same' when `polar` is true (the angle axis wraps round)")
         if self.angle_channels and not self.polar:

@@ -104,6 +104,24 @@ def hour_by_lattice(weights: torch.Tensor, votes: torch.Tensor, marker: torch.Te
     return hour, top > 0
 
 
+def hand_fit_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Tensor, minute_degrees: torch.Tensor,
+                    sigma: float) -> torch.Tensor:
+    """How well the hour hand fits each candidate 12 o'clock: (B, K), the log (at least 1e-4) of the hour hand's
+    column weight near its best place if 12 were there.
+
+    ``weights`` and ``votes`` (B, A) are the hour hand's column softmax and vote directions, ``lattice`` (B, K)
+    the candidate directions of 12 and ``minute_degrees`` (B,) where the minute hand points (all in degrees). A
+    candidate reads the minute ``(minute_degrees - 12) / 6``, so the hour hand must point at ``12 + 30 h +
+    minute / 2`` for some ``h``; each vote counts by a Gaussian of ``sigma`` degrees round the nearest such place.
+    """
+    steps = 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
+    minute = (minute_degrees[:, None] - lattice).remainder(360.0) / 6.0  # (B, K)
+    places = (lattice + minute / 2.0)[..., None] + steps  # (B, K, 12)
+    gap = (votes[:, :, None, None] - places[:, None] + 180.0).remainder(360.0) - 180.0  # (B, A, K, 12)
+    mass = (weights[:, :, None, None] * torch.exp(-0.5 * (gap / sigma) ** 2)).sum(1)
+    return mass.amax(-1).clamp(min=1e-4).log()
+
+
 MARK_SECTORS = 12
 
 
@@ -432,16 +450,23 @@ class ClockReader(TinyVisionPreTrainedModel):
         of every vote and 12 o'clock the heaviest point of the tick lattice over all of them. With ``marks``
         (the columns' directions (B, A') and sector evidence (B, A', 12), each read's weighted by its share),
         each lattice point's log mass also gets ``mark_vote_weight`` (default: the config's) times the columns'
-        evidence for it. With ``hour_lattice_window`` > 0 the hour is the place, consistent with the minute and
-        12 o'clock, that holds the most hour-hand votes (:func:`hour_by_lattice`); the logits stay the means."""
+        evidence for it, and ``hand_fit_weight`` times how well the hour hand fits the minute that point reads
+        (:func:`hand_fit_scores`). With ``hour_lattice_window`` > 0 the hour is the place, consistent with the
+        minute and 12 o'clock, that holds the most hour-hand votes (:func:`hour_by_lattice`); the logits stay the
+        means."""
         logits = vote_vectors(weights, votes)
         weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
         with torch.no_grad():
-            tick_phase = self.head.named(logits)["tick_phase_degrees"]
+            named = self.head.named(logits)
+            tick_phase = named["tick_phase_degrees"]
+            lattice = tick_lattice(tick_phase)
             evidence = None
             if marks is not None and weight > 0:
-                lattice = tick_lattice(tick_phase)
                 evidence = weight * mark_vote_scores(marks[0], marks[1].float(), lattice)
+            if self.config.hand_fit_weight > 0:
+                fit = self.config.hand_fit_weight * hand_fit_scores(
+                    weights[..., 1], votes[..., 1], lattice, named["minute_hand_degrees"], self.config.hand_fit_sigma)
+                evidence = fit if evidence is None else evidence + fit
             marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase, evidence=evidence)
             minutes = self.head.decode(logits, marker)
             if self.config.hour_lattice_window > 0:

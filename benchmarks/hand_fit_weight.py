@@ -1,0 +1,91 @@
+"""How much the hands' agreement should count when the reader picks which mark is 12 o'clock.
+
+    python benchmarks/hand_fit_weight.py --model_dir outputs/clock-reader --num_scenes 1000 --orientation world
+
+At ``H:m`` the hour hand points ``m / 2`` degrees past H's mark, so a reader that takes another mark for 12 also
+reads a minute that puts the hour hand's place off the hand (``ClockReaderConfig.hand_fit_weight``). This reads
+``--num_scenes`` fresh scenes of the project's own generator (``--orientation``, seeds of their own, never the
+benchmarks' independent clocks or photo sets) once each, decodes every dial's pooled votes with each
+``--weights`` × ``--sigmas`` pair, and prints the share within 5 minutes, the mean error and the misses by kind.
+Writes ``results.json`` to ``--output_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_dir", default="outputs/clock-reader", help="A saved photo reader.")
+    parser.add_argument("--num_scenes", type=int, default=1000)
+    parser.add_argument("--orientation", default="world", help="As train_clock.py's --orientation.")
+    parser.add_argument("--backgrounds", default="auto", help="As train_clock.py's --backgrounds.")
+    parser.add_argument("--seed", type=int, default=0, help="Seeds the scenes (seed + 1999).")
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 1.0, 2.0, 4.0])
+    parser.add_argument("--sigmas", type=float, nargs="+", default=[3.0], metavar="DEGREES")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--num_proc", type=int, default=None, help="Processes rendering scenes (default: all cores).")
+    parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
+    parser.add_argument("--output_dir", default="reports/task2/hand_fit_weight")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from tinyvision.data.clock_data import background_sources, generate_scene_split
+    from tinyvision.data.clock_scenes import load_background_pool
+    from tinyvision.metrics import common_sense_error, count_misses
+    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
+    from tinyvision.models.clock_heads import split_dial_minutes
+
+    torch.set_num_threads(args.num_threads)
+    model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
+    processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
+    sources = background_sources(args.backgrounds)
+    scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 1999,
+                                  num_proc=args.num_proc, orientation=args.orientation,
+                                  backgrounds=load_background_pool(sources) if sources else None)
+    columns = scenes.columns
+    pairs = [(weight, sigma) for sigma in args.sigmas for weight in args.weights]
+    readings: dict[tuple, list] = {pair: [] for pair in pairs}
+    config = model.reader.config
+    saved = (config.hand_fit_weight, config.hand_fit_sigma)
+    hours, minutes = [], []
+    with torch.no_grad():
+        for start in range(0, args.num_scenes, args.batch_size):
+            batch = {name: values[start:start + args.batch_size] for name, values in columns.items()}
+            has = batch["has_clock"].bool()
+            if not has.any():
+                continue
+            pixels = processor.normalize_uint8(batch["pixel_values"][has])
+            pooled = model.pooled_votes(pixels, *model.locate(pixels)[1:])
+            hours.append(batch["hour"][has])
+            minutes.append(batch["minute"][has])
+            for pair in pairs:
+                config.hand_fit_weight, config.hand_fit_sigma = pair
+                readings[pair].append(model.reader.decode_votes(*pooled)[1])
+    config.hand_fit_weight, config.hand_fit_sigma = saved
+    hours, minutes = torch.cat(hours), torch.cat(minutes)
+    rows = []
+    print(f"model {args.model_dir} (saved hand_fit_weight {saved[0]:g}, sigma {saved[1]:g}); {len(hours)} fresh "
+          f"{args.orientation} scenes with a clock")
+    for (weight, sigma), values in readings.items():
+        pred_hour, pred_minute = split_dial_minutes(torch.cat(values))
+        errors = common_sense_error(pred_hour, pred_minute, hours, minutes).float()
+        misses = count_misses(pred_hour, pred_minute, hours, minutes)
+        rows.append({"hand_fit_weight": weight, "hand_fit_sigma": sigma, "cse_mean": errors.mean().item(),
+                     "within_5_min": (errors <= 5).float().mean().item(), "misses": misses})
+        print(f"  weight {weight:<5g} sigma {sigma:<4g} within 5 min {rows[-1]['within_5_min']:.4f}  mean "
+              f"{rows[-1]['cse_mean']:6.2f}  " + ", ".join(f"{kind} {n}" for kind, n in misses.items()))
+    results = {"model_dir": args.model_dir, "num_scenes": args.num_scenes, "orientation": args.orientation,
+               "seed": args.seed, "rows": rows}
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

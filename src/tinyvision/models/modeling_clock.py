@@ -112,13 +112,14 @@ def hand_fit_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.T
     ``weights`` and ``votes`` (B, A) are the hour hand's column softmax and vote directions, ``lattice`` (B, K)
     the candidate directions of 12 and ``minute_degrees`` (B,) where the minute hand points (all in degrees). A
     candidate reads the minute ``(minute_degrees - 12) / 6``, so the hour hand must point at ``12 + 30 h +
-    minute / 2`` for some ``h``; each vote counts by a Gaussian of ``sigma`` degrees round the nearest such place.
+    minute / 2`` for some ``h``; each vote counts for the nearest such place (the others are at least 15 degrees
+    away) by a Gaussian of ``sigma`` degrees.
     """
-    steps = 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
     minute = (minute_degrees[:, None] - lattice).remainder(360.0) / 6.0  # (B, K)
-    places = (lattice + minute / 2.0)[..., None] + steps  # (B, K, 12)
-    gap = (votes[:, :, None, None] - places[:, None] + 180.0).remainder(360.0) - 180.0  # (B, A, K, 12)
-    mass = (weights[:, :, None, None] * torch.exp(-0.5 * (gap / sigma) ** 2)).sum(1)
+    past = (votes[:, None, :] - (lattice + minute / 2.0)[..., None]).remainder(360.0)  # (B, K, A): past the 12's place
+    place = torch.floor(past / 30.0 + 0.5)
+    kernel = weights[:, None, :] * torch.exp(-0.5 * ((past - 30.0 * place) / sigma) ** 2)
+    mass = kernel.new_zeros(*kernel.shape[:2], 12).scatter_add_(2, place.long().remainder(12), kernel)
     return mass.amax(-1).clamp(min=1e-4).log()
 
 

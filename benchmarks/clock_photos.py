@@ -175,6 +175,28 @@ def clock_reading_pipeline(args: argparse.Namespace):
     return reader
 
 
+def fresh_scene_batches(model, args: argparse.Namespace, seed: int):
+    """``args.num_scenes`` fresh scenes of the project's own generator for ``model`` (``args.orientation``,
+    ``args.backgrounds``, ``args.num_proc``; seeded with ``seed``, which the callers keep apart from every
+    training seed), as dicts of scene columns of ``args.batch_size``."""
+    from tinyvision.data.clock_data import background_sources, generate_scene_split
+    from tinyvision.data.clock_scenes import load_background_pool
+
+    sources = background_sources(args.backgrounds)
+    columns = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=seed,
+                                   num_proc=args.num_proc, orientation=args.orientation,
+                                   backgrounds=load_background_pool(sources) if sources else None).columns
+    return ({name: values[i:i + args.batch_size] for name, values in columns.items()}
+            for i in range(0, args.num_scenes, args.batch_size))
+
+
+def write_results(output_dir, results: dict) -> None:
+    """``results`` as ``output_dir/results.json`` (the folder made if needed)."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+
+
 def set_reader_options(model, **options) -> None:
     """Read with these reading options of the reader's config (e.g. ``hour_lattice_window=6``) from now on (the
     photo reader's reading stage, or a Task 2 reader itself), validated as the config validates them; the saved
@@ -260,7 +282,7 @@ def main(argv=None) -> dict:
     results = {"command": command_line("benchmarks/clock_photos.py", args),
                "summary": summary, "skipped": [str(path) for path in skipped], "readings": items,
                "without_clock": [{"path": str(path), "reading": reading} for path, reading in zip(empty, empty_readings)]}
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(output_dir, results)
     print(f"wrote {output_dir / 'results.json'} and {output_dir / 'worst.png'}")
     return results
 

@@ -13,8 +13,6 @@ Writes ``results.json`` to ``--output_dir``.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 
 def main(argv=None) -> dict:
@@ -33,9 +31,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import torch
+    from clock_photos import fresh_scene_batches, write_results
 
-    from tinyvision.data.clock_data import background_sources, generate_scene_split
-    from tinyvision.data.clock_scenes import load_background_pool
     from tinyvision.metrics import common_sense_error, count_misses
     from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
     from tinyvision.models.clock_heads import split_dial_minutes
@@ -43,19 +40,13 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.num_threads)
     model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
-    sources = background_sources(args.backgrounds)
-    scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 1999,
-                                  num_proc=args.num_proc, orientation=args.orientation,
-                                  backgrounds=load_background_pool(sources) if sources else None)
-    columns = scenes.columns
     pairs = [(weight, sigma) for sigma in args.sigmas for weight in args.weights]
     readings: dict[tuple, list] = {pair: [] for pair in pairs}
     config = model.reader.config
     saved = (config.hand_fit_weight, config.hand_fit_sigma)
     hours, minutes = [], []
     with torch.no_grad():
-        for start in range(0, args.num_scenes, args.batch_size):
-            batch = {name: values[start:start + args.batch_size] for name, values in columns.items()}
+        for batch in fresh_scene_batches(model, args, seed=args.seed + 1999):
             has = batch["has_clock"].bool()
             if not has.any():
                 continue
@@ -81,9 +72,7 @@ def main(argv=None) -> dict:
               f"{rows[-1]['cse_mean']:6.2f}  " + ", ".join(f"{kind} {n}" for kind, n in misses.items()))
     results = {"model_dir": args.model_dir, "num_scenes": args.num_scenes, "orientation": args.orientation,
                "seed": args.seed, "rows": rows}
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(args.output_dir, results)
     return results
 
 

@@ -16,8 +16,6 @@ tuned on them.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 
 def main(argv=None) -> dict:
@@ -39,10 +37,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import torch
-    from clock_photos import set_reader_options
+    from clock_photos import fresh_scene_batches, set_reader_options, write_results
 
-    from tinyvision.data.clock_data import background_sources, generate_scene_split
-    from tinyvision.data.clock_scenes import load_background_pool
     from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
     from tinyvision.tasks.clock_photo import (
         MARK_VOTE_WEIGHTS,
@@ -58,13 +54,7 @@ def main(argv=None) -> dict:
     if args.hour_lattice_window is not None:
         set_reader_options(model, hour_lattice_window=args.hour_lattice_window)
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
-    sources = background_sources(args.backgrounds)
-    scenes = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=args.seed + 999,
-                                  num_proc=args.num_proc, orientation=args.orientation,
-                                  backgrounds=load_background_pool(sources) if sources else None)
-    columns = scenes.columns
-    batches = ({name: values[i:i + args.batch_size] for name, values in columns.items()}
-               for i in range(0, args.num_scenes, args.batch_size))
+    batches = fresh_scene_batches(model, args, seed=args.seed + 999)
     weights = MARK_VOTE_WEIGHTS if args.weights is None else args.weights
     errors = mark_vote_weight_errors(model, processor, batches, weights)
     best = choose_mark_vote_weight(errors)
@@ -85,9 +75,7 @@ def main(argv=None) -> dict:
     results = {"model_dir": args.model_dir, "num_scenes": args.num_scenes, "orientation": args.orientation,
                "seed": args.seed, "hour_lattice_window": window, "rows": rows, "best": best, "saved_before": saved,
                "saved": bool(args.save)}
-    output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    write_results(args.output_dir, results)
     return results
 
 

@@ -32,9 +32,9 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
     shape = "baton" if plain else _pick(rng, ["baton", "sword", "breguet", "skeleton", "arrow", "counterweight",
                                               "leaf", "tapered"], [0.2, 0.17, 0.1, 0.1, 0.12, 0.1, 0.11, 0.1])
     minute_len = u(0.72, 0.93)
-    hour_len = min(u(0.45, 0.62), 0.72 * minute_len)
-    minute_w = u(0.025, 0.055)
-    hour_w = minute_w * u(1.15, 1.8)
+    hour_len = min(u(0.40, 0.64), 0.72 * minute_len)
+    minute_w = u(0.025, 0.07)
+    hour_w = minute_w * u(1.15, 2.2)
     tail = u(0.1, 0.22) if shape == "counterweight" else (u(0.0, 0.15) if u() < 0.4 else 0.0)
     if plain:
         minute_len, hour_len, minute_w, hour_w, tail = 0.85, 0.5, 0.05, 0.07, 0.0
@@ -45,9 +45,12 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
     # Breguet hands: where the moon sits (share of the hand's length), its radius (hand widths), the ring's width
     # (moon radii), the shaft's half-width (hand widths), and whether a short point replaces the shaft beyond it
     breguet = (u(0.4, 0.8), u(0.8, 1.8), u(0.25, 0.45), u(0.15, 0.3), u() < 0.5) if shape == "breguet" else None
+    # counterweight discs on or beyond the tail's end, sized by the hand or fixed; skeletons hollow swords half the time
+    weight = (u(0.0, 0.05), u(1.0, 1.6) if u() < 0.5 else -u(0.035, 0.07)) if shape == "counterweight" else None
+    hollow_sword = shape == "skeleton" and u() < 0.5
 
     def polys(angle, length, width):
-        along, across = _hand_polygon(shape, length, width, tail)
+        along, across = _hand_polygon("sword" if hollow_sword else shape, length, width, tail)
         return [_radial(angle, along, across)]
 
     hands = [(hour_angle, hour_len, hour_w), (minute_angle, minute_len, minute_w)]
@@ -87,7 +90,9 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
         else:
             paint.polygons(p, hand_rgb)
         if shape == "counterweight":
-            paint.circle(width * 1.3, hand_rgb, centre=tuple(_radial(angle, -tail, 0.0)))
+            beyond, size = weight
+            radius = width * size if size > 0 else -size
+            paint.circle(radius, hand_rgb, centre=tuple(_radial(angle, -tail - beyond, 0.0)))
     cap = u(0.03, 0.07) if not plain else 0.05
     paint.circle(cap, hand_rgb)
     if second is not None:

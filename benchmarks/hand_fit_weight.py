@@ -35,35 +35,20 @@ def main(argv=None) -> dict:
 
     from tinyvision.metrics import common_sense_error, count_misses
     from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
-    from tinyvision.models.clock_heads import split_dial_minutes
+    from tinyvision.tasks.clock_photo import pooled_readings
 
     torch.set_num_threads(args.num_threads)
     model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
     pairs = [(weight, sigma) for sigma in args.sigmas for weight in args.weights]
-    readings: dict[tuple, list] = {pair: [] for pair in pairs}
+    readings, hours, minutes = pooled_readings(
+        model, processor, fresh_scene_batches(model, args, seed=args.seed + 1999),
+        {(weight, sigma): {"hand_fit_weight": weight, "hand_fit_sigma": sigma} for weight, sigma in pairs})
     config = model.reader.config
-    saved = (config.hand_fit_weight, config.hand_fit_sigma)
-    hours, minutes = [], []
-    with torch.no_grad():
-        for batch in fresh_scene_batches(model, args, seed=args.seed + 1999):
-            has = batch["has_clock"].bool()
-            if not has.any():
-                continue
-            pixels = processor.normalize_uint8(batch["pixel_values"][has])
-            pooled = model.pooled_votes(pixels, *model.locate(pixels)[1:])
-            hours.append(batch["hour"][has])
-            minutes.append(batch["minute"][has])
-            for pair in pairs:
-                config.hand_fit_weight, config.hand_fit_sigma = pair
-                readings[pair].append(model.reader.decode_votes(*pooled)[1])
-    config.hand_fit_weight, config.hand_fit_sigma = saved
-    hours, minutes = torch.cat(hours), torch.cat(minutes)
     rows = []
-    print(f"model {args.model_dir} (saved hand_fit_weight {saved[0]:g}, sigma {saved[1]:g}); {len(hours)} fresh "
-          f"{args.orientation} scenes with a clock")
-    for (weight, sigma), values in readings.items():
-        pred_hour, pred_minute = split_dial_minutes(torch.cat(values))
+    print(f"model {args.model_dir} (saved hand_fit_weight {config.hand_fit_weight:g}, sigma "
+          f"{config.hand_fit_sigma:g}); {len(hours)} fresh {args.orientation} scenes with a clock")
+    for (weight, sigma), (pred_hour, pred_minute) in readings.items():
         errors = common_sense_error(pred_hour, pred_minute, hours, minutes).float()
         misses = count_misses(pred_hour, pred_minute, hours, minutes)
         rows.append({"hand_fit_weight": weight, "hand_fit_sigma": sigma, "cse_mean": errors.mean().item(),

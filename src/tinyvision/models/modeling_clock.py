@@ -445,18 +445,21 @@ class ClockReader(TinyVisionPreTrainedModel):
 
     def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor,
                      marks: tuple[torch.Tensor, torch.Tensor] | None = None,
-                     mark_vote_weight: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                     mark_vote_weight: float | None = None, hand_fit_weight: float | None = None,
+                     hand_fit_sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Column weights and votes (B, A', 4) → (logits (B, 8), minutes on the dial (B,)). The columns may come
         from several reads of one dial (their weights summing to 1 per target): the angles are the weighted mean
         of every vote and 12 o'clock the heaviest point of the tick lattice over all of them. With ``marks``
         (the columns' directions (B, A') and sector evidence (B, A', 12), each read's weighted by its share),
         each lattice point's log mass also gets ``mark_vote_weight`` (default: the config's) times the columns'
         evidence for it, and ``hand_fit_weight`` times how well the hour hand fits the minute that point reads
-        (:func:`hand_fit_scores`). With ``hour_lattice_window`` > 0 the hour is the place, consistent with the
+        (:func:`hand_fit_scores`, Gaussian ``hand_fit_sigma``; both by default the config's). With ``hour_lattice_window`` > 0 the hour is the place, consistent with the
         minute and 12 o'clock, that holds the most hour-hand votes (:func:`hour_by_lattice`); the logits stay the
         means."""
         logits = vote_vectors(weights, votes)
         weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
+        fit_weight = self.config.hand_fit_weight if hand_fit_weight is None else hand_fit_weight
+        fit_sigma = self.config.hand_fit_sigma if hand_fit_sigma is None else hand_fit_sigma
         with torch.no_grad():
             named = self.head.named(logits)
             tick_phase = named["tick_phase_degrees"]
@@ -464,9 +467,9 @@ class ClockReader(TinyVisionPreTrainedModel):
             evidence = None
             if marks is not None and weight > 0:
                 evidence = weight * mark_vote_scores(marks[0], marks[1].float(), lattice)
-            if self.config.hand_fit_weight > 0:
-                fit = self.config.hand_fit_weight * hand_fit_scores(
-                    weights[..., 1], votes[..., 1], lattice, named["minute_hand_degrees"], self.config.hand_fit_sigma)
+            if fit_weight > 0:
+                fit = fit_weight * hand_fit_scores(weights[..., 1], votes[..., 1], lattice,
+                                                   named["minute_hand_degrees"], fit_sigma)
                 evidence = fit if evidence is None else evidence + fit
             marker = marker_by_ticks(weights[..., 0], votes[..., 0], tick_phase, evidence=evidence)
             minutes = self.head.decode(logits, marker)

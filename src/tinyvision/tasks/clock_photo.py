@@ -126,14 +126,16 @@ class ClockPhotoStep(ClockStep):
 
 
 @torch.no_grad()
-def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageProcessor, batches,
-                            weights=MARK_VOTE_WEIGHTS) -> dict[float, torch.Tensor]:
-    """Per mark-vote weight, the common-sense errors of the scenes with a clock in ``batches`` (dicts of scene
-    columns): each scene's dial is found and read as inference does (once), and its pooled votes decoded with
-    every weight. Empty when no scene holds a clock."""
+def pooled_readings(model: ClockPhotoReader, processor: TinyVisionImageProcessor, batches, decodings: dict
+                    ) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """Each scene with a clock in ``batches`` (dicts of scene columns) found and read once as inference does, its
+    pooled votes decoded with every entry of ``decodings`` (key → keyword overrides of ``ClockReader.decode_votes``,
+    e.g. ``{"mark_vote_weight": 0.1}``): (key → the readings' (hour, minute), the true hours, the true minutes), all
+    on the CPU. The readings are empty when no scene holds a clock."""
     model.eval()
     device = next(model.parameters()).device
-    errors: dict[float, list[torch.Tensor]] = {float(weight): [] for weight in weights}
+    readings: dict = {key: [] for key in decodings}
+    hours, minutes = [], []
     for batch in batches:
         has = batch["has_clock"].bool()
         if not has.any():
@@ -141,12 +143,25 @@ def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageP
         pixels = processor.normalize_uint8(batch["pixel_values"][has].to(device))
         _, centre, shape = model.locate(pixels)
         pooled = model.pooled_votes(pixels, centre, shape)
-        for weight in errors:
-            _, minutes = model.reader.decode_votes(*pooled, mark_vote_weight=weight)
-            hour, minute = split_dial_minutes(minutes)
-            errors[weight].append(common_sense_error(hour.cpu(), minute.cpu(), batch["hour"][has].cpu(),
-                                                     batch["minute"][has].cpu()).float())
-    return {weight: torch.cat(values) for weight, values in errors.items() if values}
+        for key, overrides in decodings.items():
+            readings[key].append(model.reader.decode_votes(*pooled, **overrides)[1].cpu())
+        hours.append(batch["hour"][has].cpu())
+        minutes.append(batch["minute"][has].cpu())
+    if not hours:
+        return {}, torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    return ({key: split_dial_minutes(torch.cat(values)) for key, values in readings.items()},
+            torch.cat(hours), torch.cat(minutes))
+
+
+def mark_vote_weight_errors(model: ClockPhotoReader, processor: TinyVisionImageProcessor, batches,
+                            weights=MARK_VOTE_WEIGHTS) -> dict[float, torch.Tensor]:
+    """Per mark-vote weight, the common-sense errors of the scenes with a clock in ``batches`` (dicts of scene
+    columns): each scene's dial is found and read as inference does (once), and its pooled votes decoded with
+    every weight (:func:`pooled_readings`). Empty when no scene holds a clock."""
+    readings, hours, minutes = pooled_readings(
+        model, processor, batches, {float(weight): {"mark_vote_weight": float(weight)} for weight in weights})
+    return {weight: common_sense_error(hour, minute, hours, minutes).float()
+            for weight, (hour, minute) in readings.items()}
 
 
 def choose_mark_vote_weight(errors: dict[float, torch.Tensor]) -> float:

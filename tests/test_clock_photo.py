@@ -643,6 +643,47 @@ def test_hand_fit_weight_benchmark_decodes_each_weight_from_one_read(tmp_path, c
     assert results["rows"][3]["cse_mean"] == pytest.approx(errors.float().mean().item())
 
 
+def test_scene_styles_benchmark_reads_the_same_scenes_with_each_style_forced(tmp_path, capsys):
+    """One row per forced value; a row's errors are those of the model reading the scenes whose generator clock
+    took that value (rendered again here); results.json and the plot are written."""
+    from tinyvision.data.clock_scenes import forced_styles, render_clock_scene
+    from tinyvision.metrics import common_sense_error
+    from tinyvision.data.sources import image_processor_for
+    from tinyvision.models import TinyVisionImageProcessor
+
+    torch.manual_seed(0)
+    model = ClockPhotoReader(tiny_config())
+    model.save_pretrained(tmp_path / "model")
+    image_processor_for(image_size=64, num_channels=1, letterbox=True).save_pretrained(tmp_path / "model")
+    bench = _benchmark("scene_styles")
+    results = bench.main(["--model_dir", str(tmp_path / "model"), "--num_scenes", "6", "--hands", "baton",
+                          "breguet", "--markers", "roman", "--backgrounds", "none", "--size", "64",
+                          "--output_dir", str(tmp_path / "out")])
+    assert [(row["style"], row["value"]) for row in results["rows"]] == [
+        ("hands", "baton"), ("hands", "breguet"), ("markers", "roman")]
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
+    assert (tmp_path / "out" / "scene_styles.png").stat().st_size > 0
+    assert "breguet" in capsys.readouterr().out
+    times = np.random.default_rng([0, 4241]).integers(720, size=6)
+    images, hours, minutes = [], [], []
+    with forced_styles(hands="breguet") as used:
+        for i, t in enumerate(times):
+            before = used()["hands"]
+            image, _ = render_clock_scene(int(t // 60), int(t % 60), width=64, height=64, seed=[0, 4242, i])
+            if used()["hands"] > before:
+                images.append(image)
+                hours.append(int(t // 60))
+                minutes.append(int(t % 60))
+    assert results["rows"][1]["num_clocks"] == len(images) > 0
+    processor = TinyVisionImageProcessor.from_pretrained(tmp_path / "model")
+    with torch.no_grad():
+        out = model.eval()(pixel_values=processor(images, return_tensors="pt")["pixel_values"])
+    errors = common_sense_error(out.hour, out.minute, torch.tensor(hours), torch.tensor(minutes)).float()
+    assert results["rows"][1]["cse_mean"] == pytest.approx(errors.mean().item())
+    with pytest.raises(SystemExit):
+        bench.main(["--model_dir", str(tmp_path / "model"), "--hands", "spoon"])
+
+
 # ------------------------------------------------------------------------------------ script
 def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     import json

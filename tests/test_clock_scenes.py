@@ -224,3 +224,45 @@ def test_load_background_pool(tmp_path):
     assert load_background_pool(None) is None and load_background_pool([]) is None
     assert load_background_pool([str(tmp_path / "missing")]) is None
     assert math.isfinite(float(pool.mean()))
+
+
+def _forced_uses(seed: int, **choices):
+    with clock_scenes.forced_styles(**choices) as used:
+        image, labels = render_clock_scene(7, 41, width=96, height=96, seed=seed)
+        return image, labels, used()
+
+
+def test_forced_styles_fix_one_draw_and_leave_the_rest_of_the_scene_as_drawn():
+    """Forcing the hands' shape draws the same random numbers: exactly one shape (the one the scene draws anyway)
+    gives the unforced scene back pixel for pixel, the others change only the hands (same labels)."""
+    seed = next(s for s in range(40) if _forced_uses(s, hands="baton")[2]["hands"] == 1)
+    plain_image, plain_labels = render_clock_scene(7, 41, width=96, height=96, seed=seed)
+    same = []
+    for shape in clock_scenes.HAND_SHAPES:
+        image, labels, uses = _forced_uses(seed, hands=shape)
+        assert uses == {"hands": 1}
+        np.testing.assert_array_equal(labels["homography"], plain_labels["homography"])
+        assert labels["hour_hand_angle"] == plain_labels["hour_hand_angle"]
+        same.append(image.tobytes() == plain_image.tobytes())
+    assert sum(same) == 1
+    assert clock_scenes.STYLE_CHOICES["markers"] == clock_scenes.MARKER_KINDS
+    _, _, uses = _forced_uses(seed, hands="breguet", markers="roman")
+    assert uses == {"hands": 1, "markers": 1}
+    # outside the block nothing is forced any more
+    assert render_clock_scene(7, 41, width=96, height=96, seed=seed)[0].tobytes() == plain_image.tobytes()
+
+
+def test_forced_styles_skip_scenes_without_a_generator_clock_and_refuse_unknown_styles():
+    with clock_scenes.forced_styles(hands="sword") as used:
+        render_clock_scene(1, 2, width=64, height=64, seed=0, has_clock=False)
+        render_clock_scene(1, 2, width=64, height=64, seed=0, plain=True)
+        assert used() == {"hands": 0}
+        with pytest.raises(RuntimeError, match="already forced"):
+            with clock_scenes.forced_styles(hands="baton"):
+                pass
+    with pytest.raises(ValueError, match="hands must be one of"):
+        with clock_scenes.forced_styles(hands="spoon"):
+            pass
+    with pytest.raises(ValueError, match="unknown style 'face'"):
+        with clock_scenes.forced_styles(face="dark"):
+            pass

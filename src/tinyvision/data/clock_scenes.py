@@ -36,6 +36,7 @@ colour, font and painter helpers). Dial geometry and the seed's renderer come fr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import operator
@@ -46,12 +47,13 @@ from PIL import Image
 
 from ..models.image_processing_tinyvision import letterbox_geometry
 from .clock_geometry import _dial_matrix, _image_angle
+from .clock_style import _FORCED_STYLES
 from .clocks import _check_time, imap_in_order, render_clock_with_labels, sample_style
 
 # The generator's parts, imported back so this module stays the public face of the scene generator.
 from .scene_backgrounds import _clutter, _decorate, _pool_background, _procedural_background
 from .scene_camera import _camera
-from .scene_dials import _ROMAN, _draw_markers  # noqa: F401
+from .scene_dials import _ROMAN, MARKER_KINDS, _draw_markers  # noqa: F401
 from .scene_faces import (  # noqa: F401
     FACE_SUPERSAMPLE,
     MAX_FACE_PX_PER_RADIUS,
@@ -60,7 +62,7 @@ from .scene_faces import (  # noqa: F401
     _glare,
     _sample_face_colors,
 )
-from .scene_hands import _draw_hands, _hand_polygon  # noqa: F401
+from .scene_hands import HAND_SHAPES, _draw_hands, _hand_polygon  # noqa: F401
 from .scene_painting import (  # noqa: F401
     _FONT_FILES,
     _WORDS,
@@ -92,6 +94,8 @@ from .scene_placement import (  # noqa: F401
 __all__ = [
     "ORIENTATIONS",
     "SCENE_GENERATOR_VERSION",
+    "STYLE_CHOICES",
+    "forced_styles",
     "load_background_pool",
     "make_scene_arrays",
     "render_clock_scene",
@@ -107,8 +111,34 @@ ASPECTS = ((16 / 9, 0.35), (4 / 3, 0.25), (1.0, 0.25), (3 / 4, 0.15))
 # the seed's clocks.
 TASK2_CLOCK_FRACTION = 0.2
 POOL_IMAGE_SIZE = 64
+# The style draws forced_styles can fix, and their values (the hands' shape and the dial's marker set).
+STYLE_CHOICES = {"hands": HAND_SHAPES, "markers": MARKER_KINDS}
 # The parts' own knobs live next to their code and are imported above: WORLD_ANY_SHARE and DIAL_RADIUS_RANGE
 # (scene_placement), FACE_SUPERSAMPLE and MAX_FACE_PX_PER_RADIUS (scene_faces).
+
+
+@contextlib.contextmanager
+def forced_styles(**choices: str):
+    """Within the block, every scene clock drawn in this process takes the given style values (``hands=`` one of
+    ``HAND_SHAPES``, ``markers=`` one of ``MARKER_KINDS``) instead of drawing them; everything else is drawn as
+    usual from the same random numbers. Yields a function that returns how many times each forced value has been
+    used so far (name → count), so that a caller can tell which scenes it reached (not the clock-free scenes,
+    the Task 2 renderer's clocks or plain dials). For benchmarks that read the generator's clocks style by style;
+    worker processes forked inside the block inherit it."""
+    for name, value in choices.items():
+        if name not in STYLE_CHOICES:
+            raise ValueError(f"forced_styles: unknown style {name!r}; choose from {sorted(STYLE_CHOICES)}")
+        if value not in STYLE_CHOICES[name]:
+            raise ValueError(f"forced_styles: {name} must be one of {list(STYLE_CHOICES[name])}, got {value!r}")
+    if set(choices) & set(_FORCED_STYLES):
+        raise RuntimeError(f"forced_styles: {sorted(set(choices) & set(_FORCED_STYLES))} already forced")
+    forced = {name: [value, 0] for name, value in choices.items()}
+    _FORCED_STYLES.update(forced)
+    try:
+        yield lambda: {name: entry[1] for name, entry in forced.items()}
+    finally:
+        for name in forced:
+            _FORCED_STYLES.pop(name, None)
 
 
 # ---------------------------------------------------------------- the scene

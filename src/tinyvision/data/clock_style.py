@@ -79,10 +79,21 @@ def _sample_color(rng: np.random.Generator, lo: float, hi: float, tint: float) -
     return tuple(int(min(255.0, max(0.0, gray + _uniform(rng, -tint, tint)))) for _ in range(3))
 
 
-def _pick(rng: np.random.Generator, options: list[str], weights: list[float] | None = None) -> str:
+# Style draws a caller forces (``tinyvision.data.clock_scenes.forced_styles``): name → (value, times used).
+_FORCED_STYLES: dict[str, list] = {}
+
+
+def _pick(rng: np.random.Generator, options, weights=None, name: str | None = None) -> str:
+    """One of ``options`` drawn with ``weights``; a draw ``name``\ d in ``_FORCED_STYLES`` returns the forced value
+    instead (after drawing, so that the rest of the style stays the same)."""
     # rng.choice(p=...) is ~20x slower than this for a handful of options
     cumulative = np.cumsum(weights if weights is not None else [1.0] * len(options))
-    return options[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
+    drawn = options[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
+    forced = _FORCED_STYLES.get(name) if name is not None else None
+    if forced is None:
+        return drawn
+    forced[1] += 1
+    return forced[0]
 
 
 def check_max_rotation(max_rotation: float) -> float:

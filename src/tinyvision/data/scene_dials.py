@@ -16,6 +16,8 @@ from .clock_style import RGB, _lum, _pick
 from .scene_painting import _FONT_FILES, _WORDS, _FacePainter, _shade, _u
 
 _ROMAN = ("XII", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI")
+MARKER_KINDS = ("bars", "bars_minutes", "railroad", "dots", "arabic", "roman", "cardinal", "sparse")
+MARKER_WEIGHTS = (0.16, 0.14, 0.1, 0.08, 0.22, 0.14, 0.1, 0.06)
 
 
 def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, need_twelve: bool, plain: bool,
@@ -24,9 +26,7 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     u = functools.partial(_u, rng)
     hours = np.arange(12)
     r_out = u(0.9, 0.97)
-    kind = "bars" if plain else _pick(
-        rng, ["bars", "bars_minutes", "railroad", "dots", "arabic", "roman", "cardinal", "sparse"],
-        [0.16, 0.14, 0.1, 0.08, 0.22, 0.14, 0.1, 0.06])
+    kind = "bars" if plain else _pick(rng, MARKER_KINDS, MARKER_WEIGHTS, name="markers")
     tick_w, tick_len = u(0.025, 0.06), u(0.07, 0.16)
     inner = r_out  # innermost radius the track / ticks reach
     minutes = np.array([m for m in range(60) if m % 5])

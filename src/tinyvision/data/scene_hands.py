@@ -13,6 +13,9 @@ from .clock_geometry import _hand_outline, _radial
 from .clock_style import RGB, _lum, _pick
 from .scene_painting import _FacePainter, _ink, _random_color, _shade, _u
 
+HAND_SHAPES = ("baton", "sword", "breguet", "skeleton", "arrow", "counterweight", "leaf", "tapered")
+HAND_SHAPE_WEIGHTS = (0.2, 0.17, 0.1, 0.1, 0.12, 0.1, 0.11, 0.1)
+
 
 def _hand_polygon(shape: str, length: float, width: float, tail: float):
     """(along, across) polygon of a hand pointing along +along."""
@@ -29,8 +32,7 @@ def _draw_hands(paint: _FacePainter, rng, hour_angle: float, minute_angle: float
                 face: RGB, ink: RGB, k: float, side: int, draw_matrix: np.ndarray, mode: str, plain: bool):
     """Hour and minute hands (shadow first), distractor second / alarm hands and the centre cap."""
     u = functools.partial(_u, rng)
-    shape = "baton" if plain else _pick(rng, ["baton", "sword", "breguet", "skeleton", "arrow", "counterweight",
-                                              "leaf", "tapered"], [0.2, 0.17, 0.1, 0.1, 0.12, 0.1, 0.11, 0.1])
+    shape = "baton" if plain else _pick(rng, HAND_SHAPES, HAND_SHAPE_WEIGHTS, name="hands")
     minute_len = u(0.72, 0.93)
     hour_len = min(u(0.40, 0.64), 0.72 * minute_len)
     minute_w = u(0.025, 0.07)

@@ -101,7 +101,7 @@ __all__ = [
     "render_clock_scene",
 ]
 
-SCENE_GENERATOR_VERSION = "1"
+SCENE_GENERATOR_VERSION = "2"
 ORIENTATIONS = ("world", "any", "upright")
 ANGLE_NAMES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 # (width, height) aspect ratios of scenes in make_scene_arrays and their probabilities

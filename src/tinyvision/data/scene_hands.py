@@ -16,7 +16,7 @@ from .scene_painting import _FacePainter, _ink, _random_color, _shade, _u
 HAND_SHAPES = ("baton", "sword", "breguet", "skeleton", "arrow", "counterweight", "leaf", "tapered")
 # Breguet and skeleton hands are drawn half as often again as before and baton and sword hands less: the reader
 # trained on the earlier weights (0.2, 0.17, 0.1, 0.1, ...) read them worst of all the shapes on fresh scenes of
-# this generator (benchmarks/scene_styles.py: 84 and 88 % within 5 minutes against 93-95 % for the others).
+# this generator (benchmarks/scene_styles.py, 395 clocks each: 84 and 82 % within 5 minutes, the others 92-95 %).
 HAND_SHAPE_WEIGHTS = (0.15, 0.12, 0.15, 0.15, 0.12, 0.1, 0.11, 0.1)
 
 

@@ -210,6 +210,7 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"test_time_turns": []}, "test_time_turns"), ({"test_time_turns": 90}, "test_time_turns"),
      ({"test_time_turn_weight": 1.5}, "test_time_turn_weight"), ({"test_time_turn_weight": -0.1}, "turn_weight"),
      ({"test_time_turn_weight": True}, "test_time_turn_weight"), ({"test_time_turn_weight": "0.2"}, "turn_weight"),
+     ({"test_time_turn_weight": float("nan")}, "`test_time_turn_weight` must be a number in"),
      ({"test_time_turns": [90, 180], "test_time_turn_weight": 0}, "test_time_turn_weight"),
      ({"any_turn": True}, "any_turn"), ({"any_turn": "yes", "reader": {**TINY_READER, "up_dropout": 0.25}}, "any_turn"),
      ({"reader": {**TINY_READER, "up_dropout": 2.0}}, "up_dropout")],

@@ -598,6 +598,7 @@ def test_mark_vote_dial_loss_trains_the_summed_votes_against_the_marker_softmax(
         ({"hour_lattice_window": -1.0}, "`hour_lattice_window`"),
         ({"hour_lattice_window": 15.0, "head": "angles", "polar": True}, "`hour_lattice_window` must be below 15"),
         ({"hour_lattice_window": "6"}, "`hour_lattice_window` must be a number"),
+        ({"hour_lattice_window": float("inf"), "head": "angles", "polar": True}, "`hour_lattice_window` must be a number"),
         ({"hour_lattice_window": 6.0}, "`hour_lattice_window` > 0 needs the `angles` head on the polar grid"),
         ({"column_attention_width": 10, "column_attention_heads": 4}, "`column_attention_width`"),
         ({"image_size": 8, "conv_strides": [4, 1]}, "shrank below the pooling window"),

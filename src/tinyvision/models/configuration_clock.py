@@ -51,7 +51,6 @@ to the nearest minute and returns integer ``hour`` (0–11) and ``minute`` (0–
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from transformers import PretrainedConfig
@@ -62,6 +61,7 @@ from .layers import (
     check_choice,
     check_conv_stack,
     check_non_negative,
+    check_number,
     check_positive_ints,
     check_probability,
     conv_output_size,
@@ -347,8 +347,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         check_non_negative("mark_vote_dial_loss_weight", self.mark_vote_dial_loss_weight)
         if self.mark_vote_dial_loss_weight > 0 and not self.mark_votes:
             raise ValueError("`mark_vote_dial_loss_weight` > 0 needs `mark_votes` (it trains the columns' votes)")
-        if isinstance(self.hour_lattice_window, bool) or not isinstance(self.hour_lattice_window, (int, float)):
-            raise ValueError(f"`hour_lattice_window` must be a number of degrees, got {self.hour_lattice_window!r}")
+        check_number("hour_lattice_window", self.hour_lattice_window, "a number of degrees")
         check_non_negative("hour_lattice_window", self.hour_lattice_window)
         if self.hour_lattice_window >= 15.0:
             raise ValueError(f"`hour_lattice_window` must be below 15 degrees (half the 30 between the hour hand's "
@@ -357,9 +356,7 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             raise ValueError("`hour_lattice_window` > 0 needs the `angles` head on the polar grid (it reads the "
                              "hour hand's column votes)")
         for name in ("hand_fit_weight", "hand_fit_sigma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"`{name}` must be a finite number, got {value!r}")
+            check_number(name, getattr(self, name))
         check_non_negative("hand_fit_weight", self.hand_fit_weight)
         if self.hand_fit_sigma <= 0:
             raise ValueError(f"`hand_fit_sigma` must be above 0 degrees, got {self.hand_fit_sigma}")

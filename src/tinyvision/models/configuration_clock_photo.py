@@ -27,7 +27,7 @@ from __future__ import annotations
 from transformers import PretrainedConfig
 
 from .configuration_clock import ClockPipelineConfigMixin, ClockReaderConfig
-from .layers import check_choice, check_non_negative, check_positive_ints, check_probability
+from .layers import check_choice, check_non_negative, check_number, check_positive_ints, check_probability
 
 DEFAULT_READER = {
     "image_size": 96,
@@ -188,9 +188,10 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             raise ValueError(f"`test_time_turns` must be a non-empty list of distinct quarter turns from 0, 90, 180, "
                              f"270 (degrees clockwise), got {self.test_time_turns}")
         weight = self.test_time_turn_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
-            raise ValueError(f"`test_time_turn_weight` must be a number in [0, 1] (the weight of a turned read "
-                             f"against the upright one), got {weight!r}")
+        what = "a number in [0, 1] (the weight of a turned read against the upright one)"
+        check_number("test_time_turn_weight", weight, what)
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"`test_time_turn_weight` must be {what}, got {weight!r}")
         if weight == 0 and 0 not in turns:
             raise ValueError(f"`test_time_turn_weight` 0 leaves no read to pool: `test_time_turns` {turns} has no "
                              f"upright read (0)")

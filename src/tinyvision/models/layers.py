@@ -28,6 +28,12 @@ def check_choice(name: str, value, choices: Sequence) -> None:
         raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
 
 
+def check_number(name: str, value, what: str = "a finite number") -> None:
+    """Raise a ValueError naming the config field unless ``value`` is a finite int or float (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be {what}, got {value!r}")
+
+
 def check_probability(name: str, value: float) -> None:
     if not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be in [0, 1), got {value!r}")

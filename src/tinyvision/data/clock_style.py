@@ -84,8 +84,8 @@ _FORCED_STYLES: dict[str, list] = {}
 
 
 def _pick(rng: np.random.Generator, options, weights=None, name: str | None = None) -> str:
-    """One of ``options`` drawn with ``weights``; a draw ``name``\ d in ``_FORCED_STYLES`` returns the forced value
-    instead (after drawing, so that the rest of the style stays the same)."""
+    """One of ``options`` drawn with ``weights``; a draw whose ``name`` is in ``_FORCED_STYLES`` returns the forced
+    value instead (after drawing, so that the rest of the style stays the same)."""
     # rng.choice(p=...) is ~20x slower than this for a handful of options
     cumulative = np.cumsum(weights if weights is not None else [1.0] * len(options))
     drawn = options[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]

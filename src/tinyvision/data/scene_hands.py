@@ -17,6 +17,7 @@ HAND_SHAPES = ("baton", "sword", "breguet", "skeleton", "arrow", "counterweight"
 # Breguet and skeleton hands are drawn half as often again as before and baton and sword hands less: the reader
 # trained on the earlier weights (0.2, 0.17, 0.1, 0.1, ...) read them worst of all the shapes on fresh scenes of
 # this generator (benchmarks/scene_styles.py, 395 clocks each: 84 and 82 % within 5 minutes, the others 92-95 %).
+# The default run on these weights read them hardly better (85 and 82 %): reports/task2/report.md, *Hard hand shapes*.
 HAND_SHAPE_WEIGHTS = (0.15, 0.12, 0.15, 0.15, 0.12, 0.1, 0.11, 0.1)
 
 

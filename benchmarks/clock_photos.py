@@ -179,13 +179,11 @@ def fresh_scene_batches(model, args: argparse.Namespace, seed: int):
     """``args.num_scenes`` fresh scenes of the project's own generator for ``model`` (``args.orientation``,
     ``args.backgrounds``, ``args.num_proc``; seeded with ``seed``, which the callers keep apart from every
     training seed), as dicts of scene columns of ``args.batch_size``."""
-    from tinyvision.data.clock_data import background_sources, generate_scene_split
-    from tinyvision.data.clock_scenes import load_background_pool
+    from tinyvision.data.clock_data import background_pool, generate_scene_split
 
-    sources = background_sources(args.backgrounds)
     columns = generate_scene_split(args.num_scenes, image_size=model.config.image_size, seed=seed,
                                    num_proc=args.num_proc, orientation=args.orientation,
-                                   backgrounds=load_background_pool(sources) if sources else None).columns
+                                   backgrounds=background_pool(args.backgrounds)).columns
     return ({name: values[i:i + args.batch_size] for name, values in columns.items()}
             for i in range(0, args.num_scenes, args.batch_size))
 

@@ -97,15 +97,13 @@ def main(argv=None) -> dict:
     import torch
     from clock_photos import write_results
 
-    from tinyvision.data.clock_data import background_sources
-    from tinyvision.data.clock_scenes import load_background_pool
+    from tinyvision.data.clock_data import background_pool
     from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
 
     torch.set_num_threads(args.num_threads)
     model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
-    sources = background_sources(args.backgrounds)
-    backgrounds = load_background_pool(sources) if sources else None
+    backgrounds = background_pool(args.backgrounds)
     print(f"model {args.model_dir}; {args.num_scenes} fresh {args.orientation} scenes per value, seed {args.seed}")
     rows = []
     for style in ("hands", "markers"):

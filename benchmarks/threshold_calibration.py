@@ -100,15 +100,13 @@ def main(argv=None) -> dict:
 
     import torch
 
-    from tinyvision.data.clock_data import background_sources
-    from tinyvision.data.clock_scenes import load_background_pool
+    from tinyvision.data.clock_data import background_pool
     from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
 
     torch.set_num_threads(args.num_threads)
     model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
     processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
-    sources = background_sources(args.backgrounds)
-    backgrounds = load_background_pool(sources) if sources else None
+    backgrounds = background_pool(args.backgrounds)
     started = time.perf_counter()
     read = dict(backgrounds=backgrounds, batch_size=args.batch_size, num_proc=args.num_proc)
     pool = clock_free_confidences(model, processor, args.num_pool, seed=args.seed + 777, **read)

@@ -208,6 +208,15 @@ def background_sources(spec: str) -> list[str]:
     return [part.strip() for part in spec.split(",") if part.strip()]
 
 
+def background_pool(spec: str):
+    """The background photos a ``--backgrounds`` value names (:func:`background_sources`), loaded into one pool
+    (``clock_scenes.load_background_pool``); None for procedural backgrounds only."""
+    from .clock_scenes import load_background_pool
+
+    sources = background_sources(spec)
+    return load_background_pool(sources) if sources else None
+
+
 def generate_scene_split(n: int, *, image_size: int, seed: int, num_proc=None, orientation: str = "world",
                          backgrounds=None, empty_fraction: float = 0.0) -> TensorDataset:
     """``n`` fresh letterboxed scenes (grayscale uint8) with their time, homography and has_clock columns."""

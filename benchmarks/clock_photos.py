@@ -175,6 +175,18 @@ def clock_reading_pipeline(args: argparse.Namespace):
     return reader
 
 
+def load_photo_reader(args: argparse.Namespace):
+    """The photo reader saved in ``args.model_dir`` (in eval mode) and its image processor, with torch on
+    ``args.num_threads`` CPU threads: what the benchmarks that read fresh scenes start from."""
+    import torch
+
+    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
+
+    torch.set_num_threads(args.num_threads)
+    model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
+    return model, TinyVisionImageProcessor.from_pretrained(args.model_dir)
+
+
 def fresh_scene_batches(model, args: argparse.Namespace, seed: int):
     """``args.num_scenes`` fresh scenes of the project's own generator for ``model`` (``args.orientation``,
     ``args.backgrounds``, ``args.num_proc``; seeded with ``seed``, which the callers keep apart from every

@@ -30,16 +30,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/hand_fit_weight")
     args = parser.parse_args(argv)
 
-    import torch
-    from clock_photos import fresh_scene_batches, write_results
+    from clock_photos import fresh_scene_batches, load_photo_reader, write_results
 
     from tinyvision.metrics import common_sense_error, count_misses
-    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
     from tinyvision.tasks.clock_photo import pooled_readings
 
-    torch.set_num_threads(args.num_threads)
-    model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
-    processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
+    model, processor = load_photo_reader(args)
     pairs = [(weight, sigma) for sigma in args.sigmas for weight in args.weights]
     readings, hours, minutes = pooled_readings(
         model, processor, fresh_scene_batches(model, args, seed=args.seed + 1999),

@@ -91,15 +91,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/scene_styles")
     args = parser.parse_args(argv)
 
-    import torch
-    from clock_photos import write_results
+    from clock_photos import load_photo_reader, write_results
 
     from tinyvision.data.clock_data import background_pool
-    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
 
-    torch.set_num_threads(args.num_threads)
-    model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
-    processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
+    model, processor = load_photo_reader(args)
     backgrounds = background_pool(args.backgrounds)
     print(f"model {args.model_dir}; {args.num_scenes} fresh {args.orientation} scenes per value, seed {args.seed}")
     rows = []

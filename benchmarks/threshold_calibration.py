@@ -98,14 +98,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--output_dir", default="reports/task2/calibration")
     args = parser.parse_args(argv)
 
-    import torch
+    from clock_photos import load_photo_reader
 
     from tinyvision.data.clock_data import background_pool
-    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
 
-    torch.set_num_threads(args.num_threads)
-    model = ClockPhotoReader.from_pretrained(args.model_dir).eval()
-    processor = TinyVisionImageProcessor.from_pretrained(args.model_dir)
+    model, processor = load_photo_reader(args)
     backgrounds = background_pool(args.backgrounds)
     started = time.perf_counter()
     read = dict(backgrounds=backgrounds, batch_size=args.batch_size, num_proc=args.num_proc)

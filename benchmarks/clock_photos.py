@@ -137,7 +137,7 @@ def command_line(script: str, args: argparse.Namespace) -> str:
 
 def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
     """The photo reader's reading options a run may override: ``--test_time_turns``, ``--test_time_turn_weight``,
-    ``--any_turn``, ``--hour_lattice_window`` and ``--hand_fit_weight``."""
+    ``--any_turn``, ``--hour_lattice_window``, ``--hand_fit_weight`` and ``--hour_overlap_discount``."""
     parser.add_argument("--test_time_turns", type=int, nargs="+", default=None, metavar="DEGREES",
                         help="The photo reader's test_time_turns for this run (e.g. 0 90 180 270 for clocks turned any "
                              "way); default: as the model was saved.")
@@ -154,12 +154,15 @@ def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hand_fit_weight", type=float, default=None, metavar="W",
                         help="The reader's hand_fit_weight for this run: how much the hour hand's fit to the minute "
                              "counts in picking 12 o'clock (0: not at all); default: as the model was saved.")
+    parser.add_argument("--hour_overlap_discount", type=float, default=None, metavar="SHARE",
+                        help="The reader's hour_overlap_discount for this run: the share of the hour hand's votes that "
+                             "counts at a place next to the minute hand (1: all); default: as the model was saved.")
 
 
 def clock_reading_pipeline(args: argparse.Namespace):
     """``pipeline("clock-reading")`` on ``args.model_dir`` as a user would build it, with ``--test_time_turns``,
-    ``--test_time_turn_weight``, ``--any_turn``, ``--hour_lattice_window`` and ``--hand_fit_weight`` (when given)
-    overriding the saved config."""
+    ``--test_time_turn_weight``, ``--any_turn``, ``--hour_lattice_window``, ``--hand_fit_weight`` and
+    ``--hour_overlap_discount`` (when given) overriding the saved config."""
     from transformers import pipeline
 
     import tinyvision  # noqa: F401  (registers the clock-reading pipeline)
@@ -170,7 +173,8 @@ def clock_reading_pipeline(args: argparse.Namespace):
     if getattr(args, "any_turn", False):
         overrides["any_turn"] = True
     reader = pipeline("clock-reading", model=args.model_dir, device=-1, model_kwargs=overrides)
-    options = {name: getattr(args, name, None) for name in ("hour_lattice_window", "hand_fit_weight")}
+    options = {name: getattr(args, name, None)
+               for name in ("hour_lattice_window", "hand_fit_weight", "hour_overlap_discount")}
     set_reader_options(reader.model, **{name: value for name, value in options.items() if value is not None})
     return reader
 

@@ -609,6 +609,15 @@ def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(t
     args.hand_fit_weight = -1.0
     with pytest.raises(ValueError, match="hand_fit_weight"):
         photos.clock_reading_pipeline(args)
+    # and the discount of the hour hand's votes next to the minute hand (it needs the hour lattice, given here)
+    args = parser.parse_args(["--hour_lattice_window", "6", "--hour_overlap_discount", "0.5"])
+    args.model_dir = str(model_dir)
+    saved = json.loads((model_dir / "config.json").read_text())["reader"].get("hour_overlap_discount", 1.0)
+    assert photos.clock_reading_pipeline(args).model.reader.config.hour_overlap_discount == 0.5 != saved
+    assert json.loads((model_dir / "config.json").read_text())["reader"].get("hour_overlap_discount", 1.0) == saved
+    args.hour_overlap_discount = 0.0
+    with pytest.raises(ValueError, match="`hour_overlap_discount` must be in"):
+        photos.clock_reading_pipeline(args)
 
 
 def test_hand_fit_weight_benchmark_decodes_each_weight_from_one_read(tmp_path, capsys):
@@ -625,6 +634,7 @@ def test_hand_fit_weight_benchmark_decodes_each_weight_from_one_read(tmp_path, c
         "--weights", "0", "3", "--sigmas", "2", "5", "--output_dir", str(tmp_path / "out")])
     pairs = [(row["hand_fit_weight"], row["hand_fit_sigma"]) for row in results["rows"]]
     assert pairs == [(0.0, 2.0), (3.0, 2.0), (0.0, 5.0), (3.0, 5.0)]
+    assert {row["hour_overlap_discount"] for row in results["rows"]} == {1.0}  # left out: every vote alike
     assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
     assert "weight 3     sigma 5" in capsys.readouterr().out
     reloaded = ClockPhotoReader.from_pretrained(tmp_path / "model").eval()
@@ -715,6 +725,7 @@ def test_train_clock_script_trains_the_photo_reader_by_default(tmp_path):
     assert config["reader"]["mark_votes"] is True and config["reader"]["mark_vote_dial_loss_weight"] == 0.5
     assert config["reader"]["hand_fit_weight"] == 2.0  # 12 o'clock checked against the hands
     assert config["reader"]["hour_lattice_window"] == 6.0  # the hour read where the minute lets its hand point
+    assert config["reader"]["hour_overlap_discount"] == 0.3  # its votes next to the minute hand discounted
     assert config["reader"]["mark_vote_weight"] == metrics["eval_mark_vote_weight"]
     tried = {key for key in metrics if key.startswith("eval_within_5_min_at_mark_vote_weight_")}
     assert len(tried) == 7 and metrics[f"eval_within_5_min_at_mark_vote_weight_{metrics['eval_mark_vote_weight']:g}"] \

@@ -454,6 +454,54 @@ def test_hour_lattice_reads_the_hour_hand_where_the_minute_lets_it_point():
     assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
 
 
+def test_hour_overlap_discount_reads_the_half_seen_hour_hand_not_the_minute_hand():
+    """At 3:40 (12 at the top) the minute hand points at 240 degrees and the hour hand at 110. A reader that half
+    missed the hour hand puts 0.6 of its hour votes near the minute hand, at 7:40's place (230 degrees, 10 from
+    it), and 0.3 on the hour hand: counted alike, 7:40 wins; with the votes next to the minute hand counted 0.3
+    times, 3:40 does. A true overlap (every vote at the minute hand, the other places empty) reads as before,
+    and so does a reader without the discount."""
+    cols = 72
+    directions = torch.arange(cols, dtype=torch.float32) * 360 / cols
+    weights, votes = torch.zeros(1, cols, 4), directions[None, :, None].repeat(1, 1, 4)
+    weights[0, 0, 0] = 1.0  # 12 o'clock at the top
+    weights[0, 0, 3] = 1.0  # tick phase 0
+    weights[0, 48, 2] = 1.0  # the minute hand at 240 degrees: 40 minutes
+    weights[0, 46, 1], weights[0, 22, 1] = 0.6, 0.3  # hour votes at 230 (7:40's place) and 110 (3:40's)
+    marker, minute, hand = torch.tensor([0.0]), torch.tensor([40.0]), torch.tensor([240.0])
+    hour, _ = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute, 6.0)
+    assert hour.tolist() == [7]
+    hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute, 6.0, hand, 0.3)
+    assert hour.tolist() == [3] and placed.tolist() == [True]
+    # only a place within HOUR_OVERLAP_DEGREES of the minute hand is discounted: the minute hand at 270 leaves
+    # 7:40's place (40 degrees away) counted in full
+    hour, _ = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute, 6.0, torch.tensor([270.0]), 0.3)
+    assert hour.tolist() == [7]
+    reader = ClockReader(ClockReaderConfig(**SMALL_POLAR, hour_lattice_window=6.0))
+    assert reader.config.hour_overlap_discount == 1.0  # the seed study's default: every vote alike
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [7, 40]
+    _, minutes = reader.decode_votes(weights, votes, hour_overlap_discount=0.3)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
+    reader.config.hour_overlap_discount = 0.3
+    _, minutes = reader.decode_votes(weights, votes)
+    assert [t.item() for t in split_dial_minutes(minutes)] == [3, 40]
+    # a true overlap: 7:38's hour hand lies under the minute hand and holds every vote; discounted, it still wins
+    weights[0, 46, 1], weights[0, 22, 1] = 1.0, 0.0
+    _, minutes = reader.decode_votes(weights, votes)
+    assert split_dial_minutes(minutes)[0].tolist() == [7]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"hour_lattice_window": 6.0, "hour_overlap_discount": 0.0}, "`hour_overlap_discount` must be in \\(0, 1\\]"),
+    ({"hour_lattice_window": 6.0, "hour_overlap_discount": 1.5}, "`hour_overlap_discount` must be in \\(0, 1\\]"),
+    ({"hour_lattice_window": 6.0, "hour_overlap_discount": float("nan")}, "`hour_overlap_discount` must be a share"),
+    ({"hour_lattice_window": 6.0, "hour_overlap_discount": True}, "`hour_overlap_discount` must be a share"),
+])
+def test_hour_overlap_discount_refuses_impossible_values_naming_the_field(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        ClockReaderConfig(**SMALL_POLAR, **overrides)
+
+
 def test_hand_fit_picks_the_twelve_whose_minute_puts_the_hour_hand_in_its_place():
     """At 3:00 with 12 at the top the hour hand points at 90 degrees and the minute hand at 0. Taking the mark at 6
     for 12 reads 9:30, whose hour hand would point 15 degrees from 90; the mark at 9 reads 6:45 (7.5 degrees off).

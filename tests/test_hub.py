@@ -288,12 +288,13 @@ def test_photo_reader_card_tells_how_to_read_turned_clocks_as_the_reader_was_tra
     assert '"any_turn": True' not in hub.render_model_card(run, repo_id="alice/photo")
 
 
-def _cards_with_reader_field_off(run_dir, tmp_path, field: str):
-    """The model cards of a copy of ``run_dir`` whose reader ``field`` is 0, then absent (a config saved before it)."""
-    run = tmp_path / "run"
+def _cards_with_reader_field_off(run_dir, tmp_path, field: str, off: float = 0.0):
+    """The model cards of a copy of ``run_dir`` whose reader ``field`` is ``off`` (by default 0), then absent (a
+    config saved before it)."""
+    run = tmp_path / f"run-{field}"
     shutil.copytree(run_dir, run)
     config = json.loads((run / "config.json").read_text())
-    for value in (0.0, None):
+    for value in (off, None):
         if value is None:
             del config["reader"][field]
         else:
@@ -320,8 +321,11 @@ def test_photo_reader_card_explains_the_hour_lattice_as_saved(clock_photo_run, t
     text = hub.render_model_card(clock_photo_run, repo_id="alice/photo")
     assert json.loads((clock_photo_run / "config.json").read_text())["reader"]["hour_lattice_window"] == 6.0
     assert "Which hour:" in text and "hour hand's column votes within 6.0° (`reader.hour_lattice_window`" in text
+    assert "the votes count 0.3 times (`reader.hour_overlap_discount`" in text
     for text in _cards_with_reader_field_off(clock_photo_run, tmp_path, "hour_lattice_window"):
         assert "Which hour:" not in text
+    for text in _cards_with_reader_field_off(clock_photo_run, tmp_path, "hour_overlap_discount", off=1.0):
+        assert "Which hour:" in text and "(`reader.hour_overlap_discount`" not in text
 
 
 def test_photo_reader_card_explains_the_hand_fit_as_saved(clock_photo_run, tmp_path):

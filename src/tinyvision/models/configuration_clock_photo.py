@@ -38,6 +38,7 @@ DEFAULT_READER = {
     "mark_vote_dial_loss_weight": 0.5,
     "hour_lattice_window": 6.0,
     "hand_fit_weight": 2.0,
+    "hour_overlap_discount": 0.3,
 }
 
 

@@ -55,6 +55,8 @@ from .modeling_utils import TinyVisionPreTrainedModel
 # hand, minute hand at their own angle, and the tick phase at 12 times the marker's.
 COLUMN_TARGET_FREQUENCIES = (1.0, 1.0, 1.0, 12.0)
 PIPELINE_FILE = "pipeline_clock.py"
+# an hour-hand place this near the minute hand is where a reader that missed the hour hand puts its votes
+HOUR_OVERLAP_DEGREES = 20.0
 
 
 # ----------------------------------------------------------------------------- the column readout
@@ -89,19 +91,25 @@ def lattice_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Te
 
 
 def hour_by_lattice(weights: torch.Tensor, votes: torch.Tensor, marker: torch.Tensor, minute: torch.Tensor,
-                    window: float) -> tuple[torch.Tensor, torch.Tensor]:
+                    window: float, minute_hand: torch.Tensor | None = None,
+                    overlap_discount: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The hour (B,) whose hand place holds the most hour-hand votes, and whether any place held a vote (B,).
 
     ``weights`` and ``votes`` (B, A) are the hour hand's column softmax and vote directions (degrees), ``marker``
     (B,) the direction of 12 o'clock, ``minute`` (B,) the minute read (0–60, a float). At ``H:minute`` the hour
     hand points at ``marker + 30 H + minute / 2``; each of the twelve places collects the weight of the votes
-    within ``window`` degrees of it (:func:`lattice_scores`).
+    within ``window`` degrees of it (:func:`lattice_scores`). With ``minute_hand`` (B,) the minute hand's direction,
+    the votes at a place within ``HOUR_OVERLAP_DEGREES`` of it count ``overlap_discount`` times (a reader that
+    missed the hour hand votes for the minute hand: see ``ClockReaderConfig.hour_overlap_discount``).
     """
     steps = 30.0 * torch.arange(12, device=votes.device, dtype=votes.dtype)
     places = (marker + minute / 2.0)[:, None] + steps
     mass = lattice_scores(weights, votes, places, window)
-    top, hour = mass.max(1)
-    return hour, top > 0
+    placed = mass.amax(1) > 0
+    if minute_hand is not None and overlap_discount != 1.0:
+        gap = ((places - minute_hand[:, None] + 180.0).remainder(360.0) - 180.0).abs()
+        mass = torch.where(gap < HOUR_OVERLAP_DEGREES, overlap_discount * mass, mass)
+    return mass.argmax(1), placed
 
 
 def hand_fit_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Tensor, minute_degrees: torch.Tensor,
@@ -446,20 +454,24 @@ class ClockReader(TinyVisionPreTrainedModel):
     def decode_votes(self, weights: torch.Tensor, votes: torch.Tensor,
                      marks: tuple[torch.Tensor, torch.Tensor] | None = None,
                      mark_vote_weight: float | None = None, hand_fit_weight: float | None = None,
-                     hand_fit_sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                     hand_fit_sigma: float | None = None, hour_overlap_discount: float | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Column weights and votes (B, A', 4) → (logits (B, 8), minutes on the dial (B,)). The columns may come
         from several reads of one dial (their weights summing to 1 per target): the angles are the weighted mean
         of every vote and 12 o'clock the heaviest point of the tick lattice over all of them. With ``marks``
         (the columns' directions (B, A') and sector evidence (B, A', 12), each read's weighted by its share),
         each lattice point's log mass also gets ``mark_vote_weight`` (default: the config's) times the columns'
         evidence for it, and ``hand_fit_weight`` times how well the hour hand fits the minute that point reads
-        (:func:`hand_fit_scores`, Gaussian ``hand_fit_sigma``; both by default the config's). With ``hour_lattice_window`` > 0 the hour is the place, consistent with the
-        minute and 12 o'clock, that holds the most hour-hand votes (:func:`hour_by_lattice`); the logits stay the
-        means."""
+        (:func:`hand_fit_scores`, Gaussian ``hand_fit_sigma``; both by default the config's). With
+        ``hour_lattice_window`` > 0 the hour is the place, consistent with the minute and 12 o'clock, that holds the
+        most hour-hand votes (:func:`hour_by_lattice`; those next to the minute hand counted
+        ``hour_overlap_discount`` times, by default the config's); the logits stay the means."""
         logits = vote_vectors(weights, votes)
         weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
         fit_weight = self.config.hand_fit_weight if hand_fit_weight is None else hand_fit_weight
         fit_sigma = self.config.hand_fit_sigma if hand_fit_sigma is None else hand_fit_sigma
+        if hour_overlap_discount is None:
+            hour_overlap_discount = self.config.hour_overlap_discount
         with torch.no_grad():
             named = self.head.named(logits)
             tick_phase = named["tick_phase_degrees"]
@@ -476,7 +488,8 @@ class ClockReader(TinyVisionPreTrainedModel):
             if self.config.hour_lattice_window > 0:
                 minute = minutes.remainder(60.0)  # the decoded dial position is 60 × a whole hour + the minute
                 hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute,
-                                               self.config.hour_lattice_window)
+                                               self.config.hour_lattice_window, named["minute_hand_degrees"],
+                                               hour_overlap_discount)
                 minutes = torch.where(placed, (60.0 * hour + minute).remainder(MINUTES_PER_DIAL), minutes)
         return logits, minutes
 

@@ -211,13 +211,13 @@ class ClockReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             photo reader's default reader uses 2.
         hand_fit_sigma: reading: the width (degrees, > 0) of that Gaussian; the default 3 is about how closely
             the reader places the hour hand.
-        hour_overlap_discount: reading (with ``hour_lattice_window`` > 0; without it, unused): the share (in (0, 1]) of the hour
-            hand's votes that counts at a place within ``HOUR_OVERLAP_DEGREES`` (20) of the minute hand. A reader
-            that does not find the hour hand (a thin shaft, a moon round the centre) puts most of its votes on
-            the minute hand and some on the hand it half saw; discounted, the minute hand's place wins only by
-            more than 1 / discount times the next place's votes. Where the hands truly overlap the next place
-            holds next to nothing and the reading stands. 1 (the default, the seed's study) counts every vote
-            alike; the photo reader's default reader uses 0.3.
+        hour_overlap_discount: reading (with ``hour_lattice_window`` > 0; without it, unused): the share (in
+            (0, 1]) of the hour hand's votes that counts at a place within ``HOUR_OVERLAP_DEGREES`` (20) of the
+            minute hand. A reader that does not find the hour hand (a thin shaft, a moon round the centre) puts
+            most of its votes on the minute hand and some on the hand it half saw; discounted, the minute hand's
+            place wins only with more than 1 / discount times the next place's votes. Where the hands truly
+            overlap the next place holds next to nothing and the reading stands. 1 (the default, the seed's
+            study) counts every vote alike; the photo reader's default reader uses 0.3.
     """
 
     model_type = "tinyvision_clock"

@@ -145,3 +145,29 @@ def test_main_prints_best_median_and_process_ratios(monkeypatch, capsys):
     assert result["median_epoch_ratio"] == 8.5 / 5.0  # later epochs: Keras 9, 8; tinyvision 4, 6
     assert result["process_ratio"] == 1.5
     assert "(median epoch): 1.70" in capsys.readouterr().out
+
+
+def test_photo_reader_step_benchmark_builds_each_variant_and_steps_it(monkeypatch, capsys):
+    """Each variant is the default photo reader config with its fields set (``reader.`` ones on the reader);
+    unknown fields are refused by name; every variant takes a warm-up step and rounds × steps timed ones, each
+    ending in an optimizer step; the baseline's ratio is 1."""
+    bench = _benchmark("bench_photo_reader_step")
+    config = bench.variant_config(bench.parse_variant("detector_size=96, reader.polar_rows=16"))
+    assert config.detector_size == 96 and config.reader["polar_rows"] == 16
+    assert config.reader["mark_votes"] is True and config.reader["hour_overlap_discount"] == 0.3  # default reader kept
+    assert bench.variant_config(bench.parse_variant("")).to_dict() == bench.variant_config({}).to_dict()
+    with pytest.raises(ValueError, match="polar_rows"):
+        bench.variant_config(bench.parse_variant("polar_rows=3"))  # a reader field without its prefix
+    with pytest.raises(ValueError, match="reader.polar_row'"):
+        bench.variant_config(bench.parse_variant("reader.polar_row=3"))
+    with pytest.raises(ValueError, match="name=value"):
+        bench.parse_variant("detector_size")
+    steps = []
+    step = torch.optim.AdamW.step
+    monkeypatch.setattr(torch.optim.AdamW, "step", lambda self, *a, **k: steps.append(1) or step(self, *a, **k))
+    results = bench.main(["--batch_size", "2", "--rounds", "2", "--steps", "1", "--num_threads", "1",
+                          "--variants", "", "detector_size=96,reader.polar_rows=16"])
+    assert [row["variant"] for row in results["rows"]] == ["default", "detector_size=96,reader.polar_rows=16"]
+    assert results["rows"][0]["ratio"] == 1.0 and len(steps) == 2 * (1 + 2 * 1)
+    assert all(row["seconds_per_step"] > 0 for row in results["rows"])
+    assert "detector_size=96,reader.polar_rows=16" in capsys.readouterr().out

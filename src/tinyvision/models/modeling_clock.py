@@ -60,6 +60,11 @@ HOUR_OVERLAP_DEGREES = 20.0
 
 
 # ----------------------------------------------------------------------------- the column readout
+def angle_gap(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """How far apart directions ``a`` and ``b`` are (degrees, broadcast), the short way round: 0–180."""
+    return ((a - b + 180.0).remainder(360.0) - 180.0).abs()
+
+
 def tick_lattice(tick_phase: torch.Tensor) -> torch.Tensor:
     """(B,) tick phase (12 × the marker's angle, degrees) → (B, 12): the twelve marks it puts on the dial."""
     steps = 30.0 * torch.arange(12, device=tick_phase.device, dtype=tick_phase.dtype)
@@ -85,7 +90,7 @@ def lattice_scores(weights: torch.Tensor, votes: torch.Tensor, lattice: torch.Te
                    evidence: torch.Tensor | None = None) -> torch.Tensor:
     """(B, K) per lattice point (``lattice`` (B, K), degrees) the marker's mass there, the weight of the votes
     within ``window`` degrees of it; with ``evidence`` (B, K), the log of that mass (at least 1e-4) plus it."""
-    gap = ((votes[:, :, None] - lattice[:, None, :] + 180.0).remainder(360.0) - 180.0).abs()  # (B, A, K)
+    gap = angle_gap(votes[:, :, None], lattice[:, None, :])  # (B, A, K)
     mass = (weights[:, :, None] * (gap < window).to(weights.dtype)).sum(1)
     return mass if evidence is None else mass.clamp(min=1e-4).log() + evidence
 
@@ -107,8 +112,8 @@ def hour_by_lattice(weights: torch.Tensor, votes: torch.Tensor, marker: torch.Te
     mass = lattice_scores(weights, votes, places, window)
     placed = mass.amax(1) > 0
     if minute_hand is not None and overlap_discount != 1.0:
-        gap = ((places - minute_hand[:, None] + 180.0).remainder(360.0) - 180.0).abs()
-        mass = torch.where(gap < HOUR_OVERLAP_DEGREES, overlap_discount * mass, mass)
+        near = angle_gap(places, minute_hand[:, None]) < HOUR_OVERLAP_DEGREES
+        mass = torch.where(near, overlap_discount * mass, mass)
     return mass.argmax(1), placed
 
 
@@ -138,8 +143,7 @@ def nearest_shares(angles: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """``angles`` (...) in degrees → (..., K): each angle's share of ``centres`` (K,), evenly spaced round the
     circle, split between the two nearest in proportion to its closeness (every row sums to 1)."""
     width = 360.0 / len(centres)
-    gap = ((angles[..., None] - centres + 180.0).remainder(360.0) - 180.0).abs()
-    return (1.0 - gap / width).clamp(min=0.0)
+    return (1.0 - angle_gap(angles[..., None], centres) / width).clamp(min=0.0)
 
 
 def sector_shares(directions: torch.Tensor, marker: torch.Tensor) -> torch.Tensor:
@@ -470,8 +474,7 @@ class ClockReader(TinyVisionPreTrainedModel):
         weight = self.config.mark_vote_weight if mark_vote_weight is None else mark_vote_weight
         fit_weight = self.config.hand_fit_weight if hand_fit_weight is None else hand_fit_weight
         fit_sigma = self.config.hand_fit_sigma if hand_fit_sigma is None else hand_fit_sigma
-        if hour_overlap_discount is None:
-            hour_overlap_discount = self.config.hour_overlap_discount
+        discount = self.config.hour_overlap_discount if hour_overlap_discount is None else hour_overlap_discount
         with torch.no_grad():
             named = self.head.named(logits)
             tick_phase = named["tick_phase_degrees"]
@@ -489,7 +492,7 @@ class ClockReader(TinyVisionPreTrainedModel):
                 minute = minutes.remainder(60.0)  # the decoded dial position is 60 × a whole hour + the minute
                 hour, placed = hour_by_lattice(weights[..., 1], votes[..., 1], marker, minute,
                                                self.config.hour_lattice_window, named["minute_hand_degrees"],
-                                               hour_overlap_discount)
+                                               discount)
                 minutes = torch.where(placed, (60.0 * hour + minute).remainder(MINUTES_PER_DIAL), minutes)
         return logits, minutes
 

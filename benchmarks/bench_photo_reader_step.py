@@ -66,13 +66,14 @@ def main(argv=None) -> dict:
     import torch
 
     from tinyvision.data.clock_data import generate_scene_split
-    from tinyvision.models import ClockPhotoReader, TinyVisionImageProcessor
+    from tinyvision.data.sources import image_processor_for
+    from tinyvision.models import ClockPhotoReader
 
     torch.set_num_threads(args.num_threads)
     configs = [variant_config(parse_variant(text)) for text in args.variants]  # every variant checked first
     scenes = generate_scene_split(args.batch_size, image_size=configs[0].image_size, seed=0, num_proc=1)
-    processor = TinyVisionImageProcessor(size={"height": configs[0].image_size, "width": configs[0].image_size},
-                                         num_channels=configs[0].num_channels, letterbox=True)
+    processor = image_processor_for(image_size=configs[0].image_size, num_channels=configs[0].num_channels,
+                                    letterbox=True)
     batch = {name: scenes.columns[name] for name in ("hour", "minute", "dial_homography", "has_clock")}
     batch["pixel_values"] = processor.normalize_uint8(scenes.columns["pixel_values"])
     models = []

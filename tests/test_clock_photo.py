@@ -609,7 +609,7 @@ def test_benchmarks_read_with_an_hour_lattice_window_given_on_the_command_line(t
     args.hand_fit_weight = -1.0
     with pytest.raises(ValueError, match="hand_fit_weight"):
         photos.clock_reading_pipeline(args)
-    # and the discount of the hour hand's votes next to the minute hand (it needs the hour lattice, given here)
+    # and the discount of the hour hand's votes next to the minute hand (read at the hour lattice's places)
     args = parser.parse_args(["--hour_lattice_window", "6", "--hour_overlap_discount", "0.5"])
     args.model_dir = str(model_dir)
     saved = json.loads((model_dir / "config.json").read_text())["reader"].get("hour_overlap_discount", 1.0)

@@ -17,12 +17,14 @@ from transformers import AutoModel, pipeline
 
 from tinyvision import ClockPhotoReader, ClockPhotoReaderConfig, TinyVisionImageProcessor
 from tinyvision.data.clocks import _image_angle
+from tinyvision.models.modeling_clock import to_polar
 from tinyvision.models.modeling_clock_photo import (
     crop_angles,
     cut_dials,
     dial_geometry,
     image_directions,
     params_to_shape,
+    polar_dials,
     rectified_dial,
     reading_directions,
     rectifier_targets,
@@ -104,6 +106,38 @@ def test_cut_dials_centres_the_dial_and_scales_it_to_the_fill():
     crop = cut_dials(image, torch.tensor([[42.0, 22.0]]), 10.0 * torch.eye(2)[None], crop_size=20, fill=0.5)
     # the crop spans 2 * 10 / 0.5 = 40 px: the square (4 px) covers 2 crop pixels round the centre
     assert crop[0, 0, 9:11, 9:11].min() > 0.9 and crop[0, 0, :5].max() == 0 and crop[0, 0, :, :5].max() == 0
+
+
+def test_polar_dials_sample_the_points_the_crop_route_reads():
+    """Sampled straight from the photo, the reader's polar grid of a smooth image is what the frontal crop resampled
+    on that grid gives (the same points; only the crop's interpolation in between differs), for a tilted
+    ellipse as for a round dial, once or as the mean of 3 × 3 samples a cell."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    pixels = (torch.sin(3 * xs + 1) * torch.cos(2 * ys) + 0.3 * xs * ys)[None, None].repeat(2, 1, 1, 1)
+    centre = torch.tensor([[30.0, 33.0], [24.0, 40.0]])
+    shape = torch.stack((torch.tensor([[12.0, 2.0], [2.0, 9.0]]), 15.0 * torch.eye(2)))
+    through_crop = to_polar(cut_dials(pixels, centre, shape, 48, 0.78), 8, 32)
+    for supersample in (1, 3):
+        direct = polar_dials(pixels, centre, shape, 8, 32, 0.78, supersample)
+        assert direct.shape == (2, 1, 8, 32)
+        torch.testing.assert_close(direct, through_crop, atol=0.02, rtol=0)
+
+
+def test_supersampled_polar_dials_see_a_thin_line_wherever_it_falls():
+    """A one-pixel radial line on a large dial (radius 110 pixels): the 96-pixel crop samples the photo about
+    every 3 pixels and misses the line where it falls between its samples; the polar grid sampled straight from
+    the photo, 3 × 3 samples a cell, sees it at every position."""
+    centre, shape = torch.tensor([[128.0, 128.0]]), 110.0 * torch.eye(2)[None]
+    rows = slice(4, 16)  # along the line, away from the centre and the dial's edge
+    crop_missed = 0
+    for column in range(125, 132):
+        pixels = torch.zeros(1, 1, 256, 256)
+        pixels[0, 0, 20:128, column] = 1.0  # from the centre up, one pixel wide
+        through_crop = to_polar(cut_dials(pixels, centre, shape, 96, 0.78), 24, 192)[0, 0, rows].amax(-1)
+        supersampled = polar_dials(pixels, centre, shape, 24, 192, 0.78, 3)[0, 0, rows].amax(-1)
+        crop_missed += int(through_crop.max() < 0.1)
+        assert supersampled.min() > 0.15, column
+    assert crop_missed >= 2
 
 
 def test_rectifier_targets_and_rectified_dial_invert_each_other():
@@ -213,7 +247,12 @@ def test_letterbox_processor_places_the_image_where_placement_says():
      ({"test_time_turn_weight": float("nan")}, "`test_time_turn_weight` must be a number in"),
      ({"test_time_turns": [90, 180], "test_time_turn_weight": 0}, "test_time_turn_weight"),
      ({"any_turn": True}, "any_turn"), ({"any_turn": "yes", "reader": {**TINY_READER, "up_dropout": 0.25}}, "any_turn"),
-     ({"reader": {**TINY_READER, "up_dropout": 2.0}}, "up_dropout")],
+     ({"reader": {**TINY_READER, "up_dropout": 2.0}}, "up_dropout"),
+     ({"polar_supersample": -1}, "polar_supersample"), ({"polar_supersample": 9}, "polar_supersample"),
+     ({"polar_supersample": True}, "polar_supersample"), ({"polar_supersample": 2.0}, "polar_supersample"),
+     ({"polar_supersample": 1, "reader": {**TINY_READER, "polar": False, "angle_channels": False}}, "reader.polar"),
+     ({"polar_supersample": 1, "test_time_turns": [0, 90], "reader": {**TINY_READER, "polar_cols": 30}},
+      "reader.polar_cols")],
 )
 def test_impossible_configs_fail_naming_the_field(overrides, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -239,9 +278,11 @@ def _batch(n: int = 4):
     }
 
 
-def test_training_step_learns_and_handles_scenes_without_a_clock():
+@pytest.mark.parametrize("polar_supersample", [0, 2])
+def test_training_step_learns_and_handles_scenes_without_a_clock(polar_supersample):
     torch.manual_seed(1)
-    model = ClockPhotoReader(tiny_config(detector_channels=[8, 8, 16, 16], detector_head_channels=16)).train()
+    model = ClockPhotoReader(tiny_config(detector_channels=[8, 8, 16, 16], detector_head_channels=16,
+                                         polar_supersample=polar_supersample)).train()
     batch = _batch()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
@@ -278,11 +319,14 @@ def test_one_plain_read_is_the_reader_itself():
     torch.testing.assert_close(minutes, read.minutes)
 
 
-def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image():
+@pytest.mark.parametrize("polar_supersample", [0, 2])
+def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image(polar_supersample):
     """With test_time_flip the pooled votes of a dial and of its mirror image are mirror images: every angle
-    negates (sin flips sign, cos stays), so the reading does not favour either sense of the dial."""
+    negates (sin flips sign, cos stays), so the reading does not favour either sense of the dial. The same
+    holds where the polar grid is sampled straight from the photo (its mirror: the columns reversed)."""
     torch.manual_seed(0)
-    model = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=True)).eval()
+    model = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=True,
+                                         polar_supersample=polar_supersample)).eval()
     assert model.augments_reads
     pixels = torch.randn(2, 1, 64, 64)
     centre, shape = torch.tensor([[32.0, 32.0]] * 2), 14.0 * torch.eye(2).expand(2, 2, 2)  # the image's centre
@@ -291,20 +335,23 @@ def test_mirrored_reads_make_the_reading_of_a_mirrored_dial_its_mirror_image():
         mirrored, _ = model.read_dials(pixels.flip(-1), centre, shape)
     torch.testing.assert_close(mirrored[:, 0::2], -logits[:, 0::2], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(mirrored[:, 1::2], logits[:, 1::2], atol=1e-5, rtol=1e-4)
-    plain = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=False)).eval()
+    plain = ClockPhotoReader(tiny_config(test_time_scales=[0.9, 1.0], test_time_flip=False,
+                                         polar_supersample=polar_supersample)).eval()
     plain.load_state_dict(model.state_dict())
     with torch.no_grad():
         unpooled, _ = plain.read_dials(pixels.flip(-1), centre, shape)
     assert not torch.allclose(unpooled[:, 0::2], -logits[:, 0::2], atol=1e-3)  # the reader alone is not symmetric
 
 
-def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
+@pytest.mark.parametrize("polar_supersample", [0, 2])
+def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time(polar_supersample):
     """With test_time_turns 0, 90, 180, 270 the pooled votes of a dial turned a quarter turn are the votes of the
     dial turned with it: 12 and both hands move by 90 degrees (sin, cos → cos, -sin), the tick phase (12 per turn)
-    stays, and the time read is the same. Without the turns the reader alone is not so."""
+    stays, and the time read is the same. Without the turns the reader alone is not so. The same holds where the
+    polar grid is sampled straight from the photo (a turn: the columns shifted)."""
     torch.manual_seed(0)
     model = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False,
-                                         test_time_turns=[0, 90, 180, 270])).eval()
+                                         test_time_turns=[0, 90, 180, 270], polar_supersample=polar_supersample)).eval()
     assert model.augments_reads
     pixels = torch.randn(2, 1, 64, 64)
     turned_pixels = torch.rot90(pixels, -1, (-2, -1))  # a quarter turn clockwise
@@ -316,7 +363,8 @@ def test_quarter_turn_reads_make_the_reading_of_a_turned_dial_the_same_time():
     torch.testing.assert_close(turned[:, 1:6:2], -logits[:, 0:6:2], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(turned[:, 6:], logits[:, 6:], atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(turned_minutes, minutes, atol=1e-3, rtol=0)
-    plain = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False)).eval()
+    plain = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False,
+                                         polar_supersample=polar_supersample)).eval()
     plain.load_state_dict(model.state_dict())
     with torch.no_grad():
         unpooled, _ = plain.read_dials(turned_pixels, centre, shape)

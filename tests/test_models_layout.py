@@ -18,7 +18,7 @@ MODELS = Path(__file__).resolve().parents[1] / "src" / "tinyvision" / "models"
 SHARED = {"layers", "modeling_utils", "image_processing_tinyvision"}
 FAMILIES = {
     "classifier": {"configuration_classifier", "modeling_classifier"},
-    "clock": {"configuration_clock", "clock_heads", "modeling_clock", "pipeline_clock",
+    "clock": {"configuration_clock", "clock_heads", "clock_votes", "modeling_clock", "pipeline_clock",
               "configuration_clock_photo", "modeling_clock_photo"},
     "gan": {"configuration_gan", "modeling_gan"},
     "vae": {"configuration_vae", "modeling_vae"},

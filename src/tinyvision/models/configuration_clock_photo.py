@@ -81,6 +81,12 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             which way is up (its angle channels are hidden), so 12 is where the dial's own cue puts it, not where
             most dials have it. Needs a reader trained for it (``reader.up_dropout`` > 0); one read, unlike
             ``test_time_turns``. False (default): the reader's "most dials are upright" prior holds.
+        polar_supersample: 0 (default): the reader reads the dial's frontal crop (``reader.image_size`` pixels a
+            side), resampled again on its polar grid. k ≥ 1: the polar grid is sampled straight from the photo,
+            each cell the mean of k × k bilinear samples spread over it, so a large dial is not first shrunk to
+            the crop (whose pixels then miss thin lines) and a small one is interpolated once. Needs the reader's
+            polar grid (``reader.polar``; with ``test_time_turns`` other than 0, ``reader.polar_cols`` a multiple
+            of 4).
         reader: the :class:`ClockReaderConfig` fields of the reader (its ``image_size`` is the crop's side;
             the head must be ``angles``: its angle targets come from the dial's homography).
     """
@@ -112,6 +118,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         test_time_turns=(0,),
         test_time_turn_weight: float = 1.0,
         any_turn: bool = False,
+        polar_supersample: int = 0,
         reader: dict | None = None,
         **kwargs,
     ):
@@ -140,6 +147,7 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
             test_time_turns
         self.test_time_turn_weight = test_time_turn_weight
         self.any_turn = any_turn
+        self.polar_supersample = polar_supersample
         reader = dict(DEFAULT_READER if reader is None else reader)
         reader.pop("custom_pipelines", None)
         for key in ("transformers_version", "model_type", "architectures", "auto_map"):
@@ -202,6 +210,14 @@ class ClockPhotoReaderConfig(ClockPipelineConfigMixin, PretrainedConfig):
         if self.any_turn and not reader.up_dropout:
             raise ValueError("`any_turn` needs a reader trained to read without being told which way is up "
                              "(`reader.up_dropout` > 0); this one was not: use test_time_turns=[0, 90, 180, 270]")
+        samples = self.polar_supersample
+        if isinstance(samples, bool) or not isinstance(samples, int) or not 0 <= samples <= 8:
+            raise ValueError(f"`polar_supersample` must be an int in [0, 8] (0: read the frontal crop), got {samples!r}")
+        if samples and not reader.polar:
+            raise ValueError("`polar_supersample` samples the reader's polar grid; this reader has `reader.polar` False")
+        if samples and turns != [0] and reader.polar_cols % 4:
+            raise ValueError(f"`polar_supersample` with quarter turns in `test_time_turns` needs `reader.polar_cols` a "
+                             f"multiple of 4 (a turn shifts the polar columns), got {reader.polar_cols}")
         if reader.head != "angles":
             raise ValueError(f"the photo reader's `reader.head` must be 'angles' (its targets come from the dial's "
                              f"homography), got {reader.head!r}")

@@ -116,6 +116,24 @@ def cut_dials(pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Ten
     return F.grid_sample(pixel_values, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def polar_dials(pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor, rows: int, cols: int,
+                fill: float, supersample: int) -> torch.Tensor:
+    """The reader's polar grid (B, C, rows, cols) of the dials ``centre + S p`` sampled straight from the photo:
+    cell (i, j) is the mean of ``supersample``² bilinear samples spread evenly over the cell round radius
+    (i + 0.5) / rows of the crop's half side and direction 360 j / cols (the points ``to_polar`` reads on the
+    crop ``cut_dials`` cuts, without that crop's own resampling in between)."""
+    device, s = pixel_values.device, supersample
+    offsets = (torch.arange(s, device=device, dtype=torch.float32) + 0.5) / s - 0.5  # symmetric within a cell
+    radius = ((torch.arange(rows, device=device)[:, None] + 0.5 + offsets) / rows).reshape(-1)
+    theta = (2.0 * math.pi / cols) * (torch.arange(cols, device=device)[:, None] + offsets).reshape(-1)
+    points = torch.stack((radius[:, None] * torch.sin(theta), -radius[:, None] * torch.cos(theta)), -1)
+    affine = crop_affine(centre.float(), shape.float(), pixel_values.shape[-1], fill)  # crop point → image point
+    grid = torch.einsum("bij,rcj->brci", affine[:, :, :2], points) + affine[:, None, None, :, 2]
+    samples = F.grid_sample(pixel_values, grid.to(pixel_values.dtype), mode="bilinear", padding_mode="zeros",
+                            align_corners=False)
+    return F.avg_pool2d(samples, s) if s > 1 else samples
+
+
 def crop_angles(homography: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor,
                 dial_angles: torch.Tensor) -> torch.Tensor:
     """Directions (degrees clockwise from up, in the crop) of rays drawn on the dial at ``dial_angles`` (B, K)
@@ -372,6 +390,31 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         return confidence, centre, shape
 
     @property
+    def reads_polar(self) -> bool:
+        """Whether the reader's polar grid is sampled straight from the photo (``polar_supersample`` > 0)."""
+        return self.config.polar_supersample > 0
+
+    def reader_inputs(self, pixel_values: torch.Tensor, centre: torch.Tensor, shape: torch.Tensor) -> torch.Tensor:
+        """What the reader reads of the dials ``(centre, shape)``: their frontal crops, or their polar grids."""
+        # the reader stage's own config: config.reader_config would build (and validate) a new one per call
+        config, reader = self.config, self.reader.config
+        if self.reads_polar:
+            return polar_dials(pixel_values, centre, shape, reader.polar_rows, reader.polar_cols, config.crop_fill,
+                               config.polar_supersample)
+        return cut_dials(pixel_values, centre, shape, reader.image_size, config.crop_fill)
+
+    def mirrored(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``reader_inputs`` of the dials mirrored left-right (on the polar grid: column j becomes -j)."""
+        return inputs.flip(-1).roll(1, -1) if self.reads_polar else inputs.flip(-1)
+
+    def turned(self, inputs: torch.Tensor, degrees: int) -> torch.Tensor:
+        """``reader_inputs`` of the dials turned clockwise by a quarter turn ``degrees`` (on the polar grid: the
+        columns shifted)."""
+        if self.reads_polar:
+            return inputs.roll(degrees * inputs.shape[-1] // 360, -1)
+        return torch.rot90(inputs, -degrees // 90, (-2, -1))  # a clockwise quarter turn: k = -1 over (h, w)
+
+    @property
     def augments_reads(self) -> bool:
         """Whether inference reads each dial more than once (only the polar ``angles`` reader pools its votes)."""
         scales, turns = self.config.test_time_scales, self.config.test_time_turns
@@ -392,16 +435,13 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
         """The column weights, votes and mark votes of every read :meth:`read_dials` makes, side by side and
         back in the frame of the crop as cut (the inputs of ``ClockReader.decode_votes``)."""
         config, reader = self.config, self.reader
-        size = reader.config.image_size
-        crops = torch.cat([cut_dials(pixel_values, centre, shape * scale, size, config.crop_fill)
-                           for scale in config.test_time_scales])
+        crops = torch.cat([self.reader_inputs(pixel_values, centre, shape * scale) for scale in config.test_time_scales])
         if config.test_time_flip:
-            crops = torch.cat((crops, crops.flip(-1)))
+            crops = torch.cat((crops, self.mirrored(crops)))
         sense = torch.ones(len(crops), 1, 1, device=crops.device)  # +1: a plain crop, -1: a mirrored one
         if config.test_time_flip:
             sense[len(crops) // 2:] = -1.0
-        # a clockwise quarter turn is rot90 with k = -1 over (height, width)
-        crops = torch.cat([torch.rot90(crops, -turn // 90, (-2, -1)) for turn in config.test_time_turns])
+        crops = torch.cat([self.turned(crops, turn) for turn in config.test_time_turns])
         turn = torch.tensor(config.test_time_turns, device=crops.device, dtype=torch.float32)
         turn = turn.repeat_interleave(len(sense))[:, None, None]
         # each read's share of the pooled votes: a turned read weighs test_time_turn_weight against an upright one,
@@ -410,7 +450,7 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
                               device=crops.device, dtype=crops.dtype)
         shares = (shares / shares.sum() * len(pixel_values) / len(sense)).repeat_interleave(len(sense))
         sense = sense.repeat(len(config.test_time_turns), 1, 1)
-        weights, votes, marks = reader.column_votes(crops, hide_up=config.any_turn)
+        weights, votes, marks = reader.column_votes(crops, hide_up=config.any_turn, on_polar_grid=self.reads_polar)
         # back to the crop as cut: undo the turn, then the mirror (votes are read as angles: no need to wrap them)
         votes = sense * (votes - turn)
 
@@ -473,15 +513,15 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             angles = crop_angles(homography, crop_centre, crop_shape, dial_angles)
             reader_targets = (has, angles)
         augmented = not self.training and self.augments_reads
-        # the reader stage's own config: config.reader_config would build (and validate) a new one per call
-        crops = None if augmented and reader_targets is None else cut_dials(
-            pixel_values, crop_centre, crop_shape, self.reader.config.image_size, config.crop_fill)
+        crops = None if augmented and reader_targets is None else self.reader_inputs(pixel_values, crop_centre,
+                                                                                   crop_shape)
+        polar = self.reads_polar
         logits = torch.zeros(batch, self.reader.head.num_outputs, device=grid.device)
         minutes = torch.zeros(batch, device=grid.device)
         if reader_targets is None and augmented:
             logits, minutes = self.read_dials(pixel_values, crop_centre, crop_shape)
         elif reader_targets is None:
-            read = self.reader(pixel_values=crops, hide_up=config.any_turn)
+            read = self.reader(pixel_values=crops, hide_up=config.any_turn, on_polar_grid=polar)
             logits, minutes = read.logits, read.minutes
         else:
             has, angles = reader_targets
@@ -490,12 +530,12 @@ class ClockPhotoReader(TinyVisionPreTrainedModel):
             if len(rows):
                 read = self.reader(pixel_values=crops[rows], dial_rotation=angles[rows, 0],
                                    hour_hand_angle=angles[rows, 1], minute_hand_angle=angles[rows, 2],
-                                   hide_up=config.any_turn and not self.training)
+                                   hide_up=config.any_turn and not self.training, on_polar_grid=polar)
                 reader_loss = read.loss
                 logits = logits.index_copy(0, rows, read.logits.float())
                 minutes = minutes.index_copy(0, rows, read.minutes.float())
             if len(others) and not self.training and not augmented:  # augmented: read_dials reads them below
-                read = self.reader(pixel_values=crops[others], hide_up=config.any_turn)
+                read = self.reader(pixel_values=crops[others], hide_up=config.any_turn, on_polar_grid=polar)
                 logits = logits.index_copy(0, others, read.logits.float())
                 minutes = minutes.index_copy(0, others, read.minutes.float())
             loss = config.detector_loss_weight * detector_loss

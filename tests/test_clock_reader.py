@@ -197,6 +197,26 @@ def test_polar_grid_turns_a_quarter_turn_into_a_shift():
     assert profile.argmax().item() == 0 and profile[16].item() == 0
 
 
+def test_the_reader_reads_images_already_on_its_polar_grid_as_it_reads_them_resampled():
+    torch.manual_seed(0)
+    config = ClockReaderConfig(image_size=32, num_channels=1, head="angles", angle_channels=True, polar_rows=8,
+                               polar_cols=32, conv_filters=[4, 8], conv_kernel_sizes=[3, 3], conv_strides=[1, 1],
+                               pool_after=[False, False], fc_hidden_sizes=[8])
+    model = ClockReader(config).eval()
+    images = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        read = model(pixel_values=images)
+        polar = model(pixel_values=to_polar(images, 8, 32), on_polar_grid=True)
+        votes = model.column_votes(to_polar(images, 8, 32), on_polar_grid=True)[1]
+    torch.testing.assert_close(polar.logits, read.logits)
+    torch.testing.assert_close(votes, model.column_votes(images)[1])
+    with pytest.raises(ValueError, match=r"on_polar_grid needs .*\(batch, 1, 8, 32\), got \(3, 1, 32, 32\)"):
+        model(pixel_values=images, on_polar_grid=True)
+    flat = ClockReader(ClockReaderConfig(image_size=32, num_channels=1, head="angles", polar=False)).eval()
+    with pytest.raises(ValueError, match="polar=False"):
+        flat(pixel_values=torch.randn(1, 1, 24, 192), on_polar_grid=True)
+
+
 def test_polar_angles_reader_is_equivariant_to_quarter_turns():
     """Rotating the clock a quarter turn adds 90 degrees to every predicted image angle; the time stays."""
     torch.manual_seed(0)

@@ -328,6 +328,25 @@ def test_photo_reader_card_explains_the_hour_lattice_as_saved(clock_photo_run, t
         assert "Which hour:" in text and "(`reader.hour_overlap_discount`" not in text
 
 
+def test_photo_reader_card_says_how_the_dial_is_sampled_as_saved(clock_photo_run, tmp_path):
+    """A reader that samples its polar grid straight from the photo (``polar_supersample``) says so with the saved
+    grid; one that reads the crop (0, or a config saved before the field) does not."""
+    run = tmp_path / "run-polar"
+    shutil.copytree(clock_photo_run, run)
+    config = json.loads((run / "config.json").read_text())
+    reader = {**config["reader"]}
+    for value, said in ((3, True), (0, False), (None, False)):
+        if value is None:
+            config.pop("polar_supersample", None)
+        else:
+            config["polar_supersample"] = value
+        (run / "config.json").write_text(json.dumps(config))
+        text = hub.render_model_card(run, repo_id="alice/photo")
+        rows, cols = reader.get("polar_rows", 24), reader.get("polar_cols", 192)
+        expected = f"on its polar grid ({rows} radii × {cols} directions, each cell the mean of 3 × 3 samples"
+        assert (expected in text) is said and ("`polar_supersample` in `config.json`" in text) is said
+
+
 def test_photo_reader_card_explains_the_hand_fit_as_saved(clock_photo_run, tmp_path):
     """The default reader checks its 12 against the hands; the card says so with the saved weight and width, and
     says nothing of it for a reader saved without it (0, or an older config)."""

@@ -137,7 +137,7 @@ def test_supersampled_polar_dials_see_a_thin_line_wherever_it_falls():
         supersampled = polar_dials(pixels, centre, shape, 24, 192, 0.78, 3)[0, 0, rows].amax(-1)
         crop_missed += int(through_crop.max() < 0.1)
         assert supersampled.min() > 0.15, column
-    assert crop_missed >= 2
+    assert crop_missed >= 4  # 5 of the 7 positions
 
 
 def test_rectifier_targets_and_rectified_dial_invert_each_other():

@@ -252,6 +252,29 @@ def test_forced_styles_fix_one_draw_and_leave_the_rest_of_the_scene_as_drawn():
     assert render_clock_scene(7, 41, width=96, height=96, seed=seed)[0].tobytes() == plain_image.tobytes()
 
 
+def _face_alpha_along(rng_seed: int, case: str, angle: float, radii) -> np.ndarray:
+    """The alpha (0–255) of a face drawn with ``case`` and baton hands forced (at 3:00: hour 90°, minute 0°), sampled along
+    the direction ``angle`` at ``radii`` (dial radii)."""
+    with clock_scenes.forced_styles(case=case, hands="baton") as used:
+        image, matrix = clock_scenes._draw_face(np.random.default_rng(rng_seed), 90.0, 0.0, 60.0, True, "L", False)
+        assert used() == {"case": 1, "hands": 2 if case == "frameless" else 1}  # frameless: drawn twice
+    points = np.array([_radial(angle, r, 0.0) for r in radii])
+    pixels = points @ matrix[:2, :2].T + matrix[:2, 2]
+    return _sample(np.asarray(image.getchannel("A"), np.float32), pixels)
+
+
+def test_frameless_clocks_show_the_wall_between_their_marks_and_hands():
+    """A frameless clock has no case and no face: its picture is opaque on the hands and clear between the marks,
+    where a clock with a face (even without a case) hides the wall across its whole dial."""
+    radii = np.linspace(0.1, 0.6, 11)
+    assert (_face_alpha_along(3, "frameless", 0.0, radii[2:]) > 250).all()  # the minute hand points at 12
+    assert (_face_alpha_along(3, "frameless", 90.0, radii[:-2]) > 250).all()  # the hour hand at 3 (its length)
+    between = _face_alpha_along(3, "frameless", 225.0, radii[2:])  # towards half past 7, between the hands
+    assert (between == 0).mean() > 0.7
+    assert (_face_alpha_along(3, "none", 225.0, radii) == 255).all()
+    assert "frameless" in clock_scenes.STYLE_CHOICES["case"]
+
+
 def test_forced_styles_skip_scenes_without_a_generator_clock_and_refuse_unknown_styles():
     with clock_scenes.forced_styles(hands="sword") as used:
         render_clock_scene(1, 2, width=64, height=64, seed=0, has_clock=False)

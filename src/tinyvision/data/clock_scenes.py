@@ -55,6 +55,7 @@ from .scene_backgrounds import _clutter, _decorate, _pool_background, _procedura
 from .scene_camera import _camera
 from .scene_dials import _ROMAN, MARKER_KINDS, _draw_markers  # noqa: F401
 from .scene_faces import (  # noqa: F401
+    CASE_KINDS,
     FACE_SUPERSAMPLE,
     MAX_FACE_PX_PER_RADIUS,
     _case_texture,
@@ -101,7 +102,7 @@ __all__ = [
     "render_clock_scene",
 ]
 
-SCENE_GENERATOR_VERSION = "2"
+SCENE_GENERATOR_VERSION = "3"
 ORIENTATIONS = ("world", "any", "upright")
 ANGLE_NAMES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 # (width, height) aspect ratios of scenes in make_scene_arrays and their probabilities
@@ -112,7 +113,7 @@ ASPECTS = ((16 / 9, 0.35), (4 / 3, 0.25), (1.0, 0.25), (3 / 4, 0.15))
 TASK2_CLOCK_FRACTION = 0.2
 POOL_IMAGE_SIZE = 64
 # The style draws forced_styles can fix, and their values (the hands' shape and the dial's marker set).
-STYLE_CHOICES = {"hands": HAND_SHAPES, "markers": MARKER_KINDS}
+STYLE_CHOICES = {"hands": HAND_SHAPES, "markers": MARKER_KINDS, "case": CASE_KINDS}
 # The parts' own knobs live next to their code and are imported above: WORLD_ANY_SHARE and DIAL_RADIUS_RANGE
 # (scene_placement), FACE_SUPERSAMPLE and MAX_FACE_PX_PER_RADIUS (scene_faces).
 
@@ -120,9 +121,10 @@ STYLE_CHOICES = {"hands": HAND_SHAPES, "markers": MARKER_KINDS}
 @contextlib.contextmanager
 def forced_styles(**choices: str):
     """Within the block, every scene clock drawn in this process takes the given style values (``hands=`` one of
-    ``HAND_SHAPES``, ``markers=`` one of ``MARKER_KINDS``) instead of drawing them; everything else is drawn as
-    usual from the same random numbers. Yields a function that returns how many times each forced value has been
-    used so far (name → count), so that a caller can tell which scenes it reached (not the clock-free scenes,
+    ``HAND_SHAPES``, ``markers=`` one of ``MARKER_KINDS``, ``case=`` one of ``CASE_KINDS``) instead of drawing them;
+    everything else is drawn as usual from the same random numbers. Yields a function that returns how many times
+    each forced value has been used so far (name → count; a frameless clock draws its marks and hands twice), so
+    that a caller can tell which scenes it reached (not the clock-free scenes,
     the Task 2 renderer's clocks or plain dials). For benchmarks that read the generator's clocks style by style;
     worker processes forked inside the block inherit it."""
     for name, value in choices.items():

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 
@@ -19,6 +20,10 @@ from .scene_dials import _draw_markers
 from .scene_hands import _draw_hands
 from .scene_painting import _clip_rgb, _FacePainter, _ink, _jitter, _random_color, _shade, _to_mode, _u
 
+# The case round the face; "frameless": no case and no face, the marks and hands alone on the wall (as wall clocks
+# whose numerals are fixed straight to the wall, or a glass dial)
+CASE_KINDS = ("thin", "ring", "metal", "wood", "square", "none", "frameless")
+CASE_WEIGHTS = (0.18, 0.23, 0.23, 0.1, 0.12, 0.06, 0.08)
 FACE_SUPERSAMPLE = 2  # the face is drawn at this many times its final scale, then box-reduced
 MAX_FACE_PX_PER_RADIUS = 170  # cap on the drawing scale (pixels per dial radius) for speed
 
@@ -76,9 +81,9 @@ def _draw_face(rng: np.random.Generator, hour_angle: float, minute_angle: float,
     u = functools.partial(_u, rng)
     face, ink, hand_rgb, accent, face_kind = _sample_face_colors(rng)
     # ---- case
-    case_kind = _pick(rng, ["thin", "ring", "metal", "wood", "square", "none"], [0.2, 0.25, 0.25, 0.1, 0.12, 0.08])
+    case_kind = _pick(rng, CASE_KINDS, CASE_WEIGHTS, name=None if plain else "case")
     bezel = {"thin": u(0.02, 0.05), "ring": u(0.06, 0.2), "metal": u(0.06, 0.22), "wood": u(0.12, 0.3),
-             "square": u(0.15, 0.35), "none": 0.0}[case_kind]
+             "square": u(0.15, 0.35), "none": 0.0, "frameless": 0.0}[case_kind]
     case_rgb = {"metal": _jitter((175, 175, 178), rng, 40), "wood": _jitter((120, 75, 40), rng, 30)}.get(
         case_kind, _random_color(rng) if u() < 0.5 else _jitter((30, 30, 30), rng, 25))
     if case_kind == "metal" and u() < 0.3:
@@ -86,6 +91,8 @@ def _draw_face(rng: np.random.Generator, hour_angle: float, minute_angle: float,
     if plain:
         face, ink, hand_rgb, accent, face_kind = (255, 255, 255), (0, 0, 0), (0, 0, 0), (0, 0, 0), "white"
         case_kind, bezel, case_rgb = "ring", 0.1, (60, 60, 60)
+    if case_kind == "frameless":
+        return _draw_frameless(rng, hour_angle, minute_angle, k, need_twelve, mode, (face, ink, hand_rgb, accent))
     square = case_kind == "square"
     extent = (1.0 + bezel) * (1.0 if not square else 1.02) + 0.02
     side = int(math.ceil(2 * extent * k)) + 4
@@ -151,6 +158,35 @@ def _draw_face(rng: np.random.Generator, hour_angle: float, minute_angle: float,
         image = _glare(rng, image, mode)
     image.putalpha(alpha)
     return image, matrix
+
+
+def _draw_frameless(rng: np.random.Generator, hour_angle: float, minute_angle: float, k: float, need_twelve: bool,
+                    mode: str, colours: tuple) -> tuple[Image.Image, np.ndarray]:
+    """A clock without case or face: its marks and hands alone on the wall (as ``_draw_face`` returns it). They
+    are drawn twice with the same random draws, on black and on white; where the two differ the wall shows
+    through, so the difference is the alpha (exact at anti-aliased edges) and the black drawing over it the
+    colour. The face colour still picks which marks stand out (as on a face of that colour)."""
+    face, ink, hand_rgb, accent = colours
+    ss = FACE_SUPERSAMPLE
+    side = int(math.ceil(2 * 1.04 * k)) + 4
+    side += side % 2
+    c = side / 2
+    matrix = np.array([[k, 0, c], [0, -k, c], [0, 0, 1.0]])
+    draw_matrix = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1.0]]) @ matrix
+    drawings = []
+    for background, draws in ((0, copy.deepcopy(rng)), (255, rng)):
+        canvas = Image.new(mode, (side, side), background if mode == "L" else (background,) * 3)
+        paint = _FacePainter(canvas, draw_matrix, 1)
+        _draw_markers(paint, draws, ink, accent, face, need_twelve, False, k)
+        _draw_hands(paint, draws, hour_angle, minute_angle, hand_rgb, accent, face, ink, k, side, draw_matrix, mode,
+                    False)
+        drawings.append(np.asarray(canvas.reduce(ss), np.float32).reshape(side // ss, side // ss, -1))
+    on_black, on_white = drawings
+    alpha = np.clip(1.0 - (on_white - on_black).max(-1) / 255.0, 0.0, 1.0)
+    colour = np.clip(on_black / np.maximum(alpha, 1e-3)[..., None], 0, 255).astype(np.uint8)
+    image = Image.fromarray(colour[..., 0] if mode == "L" else colour, mode=mode)
+    image.putalpha(Image.fromarray(np.round(alpha * 255).astype(np.uint8), mode="L"))
+    return image, np.diag([1.0 / ss, 1.0 / ss, 1.0]) @ matrix
 
 
 def _glare(rng: np.random.Generator, image: Image.Image, mode: str) -> Image.Image:

@@ -168,7 +168,7 @@ def _draw_frameless(rng: np.random.Generator, hour_angle: float, minute_angle: f
     colour. The face colour still picks which marks stand out (as on a face of that colour)."""
     face, ink, hand_rgb, accent = colours
     ss = FACE_SUPERSAMPLE
-    side = int(math.ceil(2 * 1.04 * k)) + 4
+    side = math.ceil(2 * 1.04 * k) + 4
     side += side % 2
     c = side / 2
     matrix = np.array([[k, 0, c], [0, -k, c], [0, 0, 1.0]])

@@ -151,8 +151,10 @@ def _draw_background(ax, rng, size):
     return base
 
 
-def _draw_dial(ax, rng, dial: _Dial, face, ink, background):
+def _draw_dial(ax, rng, dial: _Dial, face, ink, background, record: dict | None = None):
     shape = rng.choice(["circle", "square", "dodecagon", "frameless"], p=[0.5, 0.2, 0.15, 0.15])
+    if record is not None:
+        record.update(dial=str(shape), inner_ring=False)
     if shape == "frameless":  # hour marks float on the background: the face is the background
         return background
     bezel = rng.uniform(0.03, 0.14)
@@ -173,6 +175,8 @@ def _draw_dial(ax, rng, dial: _Dial, face, ink, background):
     if rng.random() < 0.3:  # a thin inner ring
         ax.add_artist(Circle(centre, radius * rng.uniform(0.6, 0.75), fill=False, ec=ink,
                             lw=rng.uniform(0.4, 1.0), zorder=2))
+        if record is not None:
+            record["inner_ring"] = True
     return face
 
 
@@ -404,13 +408,14 @@ def render_independent_clock(hour: int, minute: int, rng: np.random.Generator, s
         dial = _Dial((dial.cx, dial.cy), radius, float(rotation))
 
     background = _draw_background(ax, rng, size)
-    face = _draw_dial(ax, rng, dial, face, ink, background)
+    face = _draw_dial(ax, rng, dial, face, ink, background, record)
     if abs(_lum(face) - _lum(ink)) < 0.45:  # frameless dial on a background too close to the ink
         ink = (0.0, 0.0, 0.0) if _lum(face) > 0.5 else (1.0, 1.0, 1.0)
         accent = _accent(rng, face, ink)
     hand_kind = rng.choice(["baton", "sword", "breguet", "skeleton", "counterweight"], p=[0.3, 0.25, 0.15, 0.15, 0.15])
     if record is not None:
-        record.update(hands=str(hand_kind), turn=float(dial.rotation))
+        record.update(hands=str(hand_kind), turn=float(dial.rotation), dial_centre=[float(dial.cx), float(dial.cy)],
+                      dial_radius=float(radius))
     _draw_markers(ax, rng, dial, size, ink, accent, hand_kind, record)  # no hollow-ring 12 with Breguet's moons
     _draw_extras(ax, rng, dial, size, face, ink)
     _draw_hands(ax, rng, dial, size, hour, minute, face, ink, accent, hand_kind)
@@ -437,7 +442,7 @@ def make_independent_clocks(n: int, seed: int = 0, size: int = 150, styles: list
     return images, hours, minutes
 
 
-STYLE_KEYS = ("hands", "markers", "numerals", "twelve", "minute_marks", "upright")
+STYLE_KEYS = ("hands", "markers", "numerals", "twelve", "minute_marks", "upright", "dial", "inner_ring")
 
 
 def by_style(styles: list[dict], errors: np.ndarray) -> dict:
@@ -483,6 +488,59 @@ def score(reader, images, hours, minutes, batch_size: int) -> tuple[dict, np.nda
     summary["misses"] = count_misses(pred_hours, pred_minutes, hours, minutes)
     summary["read_time_s"] = round(time.perf_counter() - start, 2)
     return summary, pred_hours, pred_minutes
+
+
+def dial_geometry(reader, images, styles: list[dict], hours, minutes, batch_size: int) -> dict:
+    """For the photo reader in the pipeline ``reader``: how well its detector (and rectifier) find the independent
+    clocks' dials (found radius over the true one, centre error in radii) and what it reads given each dial's true
+    centre and radius instead (a frontal round dial: the renderer draws no perspective), overall and per dial
+    shape. ``styles``: the clocks' records (``render_independent_clock``), which hold the true dials."""
+    import torch
+
+    from tinyvision.metrics import common_sense_error
+    from tinyvision.models.modeling_clock import split_dial_minutes
+
+    model = reader.model
+    if getattr(getattr(model, "config", None), "model_type", None) != "tinyvision_clock_photo":
+        raise ValueError(f"--dial_geometry needs a photo reader (a dial detector); {type(model).__name__} has none")
+    side = model.config.image_size  # the square clock fills the letterboxed square
+    true_centre = torch.tensor([[(1.0 + s["dial_centre"][0]) / 2 * side, (1.0 - s["dial_centre"][1]) / 2 * side]
+                                for s in styles])
+    true_radius = torch.tensor([s["dial_radius"] / 2 * side for s in styles])
+    found_radius, centre_error, read, read_true = [], [], [], []
+    for start in range(0, len(images), batch_size):
+        rows = slice(start, start + batch_size)
+        pixels = reader.image_processor(images[rows], return_tensors="pt")["pixel_values"]
+        with torch.no_grad():
+            _, centre, shape = model.locate(pixels)
+            read.append(model.read_dials(pixels, centre, shape)[1])
+            round_dials = true_radius[rows, None, None] * torch.eye(2)
+            read_true.append(model.read_dials(pixels, true_centre[rows], round_dials)[1])
+        found_radius.append(torch.linalg.det(shape).abs().sqrt())
+        centre_error.append((centre - true_centre[rows]).norm(dim=-1) / true_radius[rows])
+
+    def errors(minutes_read):
+        hour, minute = split_dial_minutes(torch.cat(minutes_read))
+        return np.asarray(common_sense_error(hour.numpy(), minute.numpy(), hours, minutes), dtype=float)
+
+    ratio = (torch.cat(found_radius) / true_radius).numpy()
+    off = torch.cat(centre_error).numpy()
+    as_found, true_dial = errors(read), errors(read_true)
+
+    def summary(chosen):
+        return {"num_clocks": int(chosen.sum()), "radius_ratio_median": round(float(np.median(ratio[chosen])), 3),
+                "radius_under_0.9": round(float(np.mean(ratio[chosen] < 0.9)), 3),
+                "cse_mean": round(float(as_found[chosen].mean()), 2),
+                "cse_mean_true_dial": round(float(true_dial[chosen].mean()), 2)}
+
+    everything = np.ones(len(images), bool)
+    result = {**summary(everything), "radius_ratio_p10": round(float(np.percentile(ratio, 10)), 3),
+              "radius_ratio_p90": round(float(np.percentile(ratio, 90)), 3),
+              "centre_error_radii_median": round(float(np.median(off)), 3), "by_dial": {}}
+    kinds = [f"{s['dial']}{' + inner ring' if s['inner_ring'] else ''}" for s in styles]
+    for kind in sorted(set(kinds), key=lambda k: (-kinds.count(k), k)):
+        result["by_dial"][kind] = summary(np.array([k == kind for k in kinds]))
+    return result
 
 
 ROTATIONS = tuple(range(0, 360, 30))
@@ -560,6 +618,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--num_threads", type=int, default=1, help="torch CPU threads.")
     parser.add_argument("--output_dir", default="reports/task2/transfer")
     add_reading_arguments(parser)
+    parser.add_argument("--dial_geometry", action="store_true",
+                        help="Photo readers: also report how well the dials are found (radius found / true, centre "
+                             "error) and what the reader reads given the true dials, per dial shape (results.json "
+                             "'dial_geometry').")
     parser.add_argument("--by_rotation", type=int, default=0, metavar="N",
                         help="Also read N independent clocks at each dial turn 0, 30, ..., 330 degrees and report the "
                              "error by turn (table, results.json 'by_rotation', by_rotation.png); 0: skip.")
@@ -622,6 +684,17 @@ def main(argv=None) -> dict:
         "independent_renderer": ind_summary,
         "independent_by_style": styles_table,
     }
+    if args.dial_geometry:
+        geometry = dial_geometry(reader, images, styles, hours, minutes, args.batch_size)
+        print(f"independent dials: found radius / true median {geometry['radius_ratio_median']:.3f} (p10 "
+              f"{geometry['radius_ratio_p10']:.3f}, p90 {geometry['radius_ratio_p90']:.3f}), centre off "
+              f"{geometry['centre_error_radii_median']:.3f} radii (median); mean error as found "
+              f"{geometry['cse_mean']:.2f}, given the true dials {geometry['cse_mean_true_dial']:.2f}")
+        print("  by dial: clocks, radius found / true (median), share under 0.9, mean error as found / true dial")
+        for kind, row in geometry["by_dial"].items():
+            print(f"  {kind:24s} {row['num_clocks']:5d} {row['radius_ratio_median']:7.3f} {row['radius_under_0.9']:6.2f} "
+                  f"{row['cse_mean']:7.1f} / {row['cse_mean_true_dial']:.1f}")
+        results["dial_geometry"] = geometry
     if args.by_rotation:
         rows = by_rotation(reader, args.by_rotation, args.seed, args.size, args.batch_size)
         print("independent clocks by dial turn: turn, mean error (min), within 5 min, misses (of them read nearer up)")

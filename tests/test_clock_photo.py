@@ -855,12 +855,38 @@ def test_clock_transfer_styles_leave_the_clocks_unchanged_and_split_the_errors()
     assert [np.asarray(a).tobytes() for a in plain] == [np.asarray(b).tobytes() for b in recorded]
     assert (hours == hours2).all() and (minutes == minutes2).all() and len(styles) == 6
     assert all(set(transfer.STYLE_KEYS) - {"upright"} <= set(s) and 0 <= s["turn"] < 360 for s in styles)
-    styles = [{"hands": h, "markers": "bars", "numerals": "none", "twelve": "star", "minute_marks": "none", "turn": t}
-              for h, t in [("baton", 0.0), ("baton", 350.0), ("skeleton", 90.0)]]
+    styles = [{"hands": h, "markers": "bars", "numerals": "none", "twelve": "star", "minute_marks": "none", "turn": t,
+               "dial": "circle", "inner_ring": False} for h, t in [("baton", 0.0), ("baton", 350.0), ("skeleton", 90.0)]]
     table = transfer.by_style(styles, np.array([0.0, 10.0, 60.0]))
     assert table["hands"] == {"baton": {"num_clocks": 2, "cse_mean": 5.0, "within_5_min": 0.5},
                               "skeleton": {"num_clocks": 1, "cse_mean": 60.0, "within_5_min": 0.0}}
     assert table["upright"]["True"]["num_clocks"] == 2 and table["markers"]["bars"]["cse_mean"] == 23.33
+
+
+def test_clock_transfer_dial_geometry_compares_the_found_dials_with_the_true_ones():
+    """With a detector that finds every independent dial at 0.8 of its radius and 0.1 radii off its centre, the
+    report says so; the true dials are the renderer's records, converted to the letterboxed square."""
+    from types import SimpleNamespace
+
+    transfer = _benchmark("clock_transfer")
+    styles: list = []
+    images, hours, minutes = transfer.make_independent_clocks(10, seed=1, size=48, styles=styles)
+    model = ClockPhotoReader(tiny_config(test_time_scales=[1.0], test_time_flip=False)).eval()
+    centre = torch.tensor([[(1 + s["dial_centre"][0]) * 32, (1 - s["dial_centre"][1]) * 32] for s in styles])
+    radius = torch.tensor([s["dial_radius"] * 32 for s in styles])
+    model.locate = lambda pixels: (None, centre[: len(pixels)] + torch.tensor([0.1, 0.0]) * radius[: len(pixels), None],
+                                   0.8 * radius[: len(pixels), None, None] * torch.eye(2))
+    processor = TinyVisionImageProcessor(size={"height": 64, "width": 64}, num_channels=1, letterbox=True)
+    report = transfer.dial_geometry(SimpleNamespace(model=model, image_processor=processor), images, styles, hours,
+                                    minutes, batch_size=16)
+    assert report["radius_ratio_median"] == pytest.approx(0.8) and report["radius_under_0.9"] == 1.0
+    assert report["centre_error_radii_median"] == pytest.approx(0.1, abs=1e-3)
+    assert sum(row["num_clocks"] for row in report["by_dial"].values()) == 10
+    assert all(set(s) >= {"dial", "inner_ring", "dial_centre", "dial_radius"} for s in styles)
+    assert 0 <= report["cse_mean"] <= 360 and 0 <= report["cse_mean_true_dial"] <= 360
+    with pytest.raises(ValueError, match="needs a photo reader"):
+        transfer.dial_geometry(SimpleNamespace(model=torch.nn.Linear(1, 1), image_processor=processor), images,
+                               styles, hours, minutes, batch_size=16)
 
 
 def test_threshold_calibration_spread_shrinks_to_nothing_on_the_whole_pool(tmp_path):

@@ -1,8 +1,10 @@
-"""How well the photo reader reads its own generator's clocks, hand shape by hand shape and marker set by marker set.
+"""How well the photo reader reads its own generator's clocks, hand shape by hand shape, marker set by marker set and
+case kind by case kind.
 
     python benchmarks/scene_styles.py --model_dir outputs/clock-reader --num_scenes 500
 
-For each value of each style (``--hands``, ``--markers``: the generator's ``HAND_SHAPES`` and ``MARKER_KINDS``),
+For each value of each style (``--hands``, ``--markers``, ``--cases``: the generator's ``HAND_SHAPES``,
+``MARKER_KINDS`` and ``CASE_KINDS``, frameless clocks among the cases),
 renders the same ``--num_scenes`` fresh scenes (same times, same seeds, of their own: never a training seed)
 with that value forced and everything else drawn as usual (``tinyvision.data.clock_scenes.forced_styles``), reads
 the scenes whose clock the generator drew itself (not the Task 2 renderer's clocks in some scenes) as inference
@@ -82,6 +84,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--markers", nargs="*", default=list(STYLE_CHOICES["markers"]),
                         choices=STYLE_CHOICES["markers"], metavar="KIND",
                         help="Marker sets to read (none: skip); default: all.")
+    parser.add_argument("--cases", nargs="*", default=list(STYLE_CHOICES["case"]), choices=STYLE_CHOICES["case"],
+                        metavar="KIND", help="Case kinds to read ('frameless': marks and hands alone on the wall; "
+                        "none: skip); default: all.")
     parser.add_argument("--orientation", default="world", help="As train_clock.py's --orientation.")
     parser.add_argument("--backgrounds", default="auto", help="As train_clock.py's --backgrounds.")
     parser.add_argument("--size", type=int, default=256, help="Side of the square scenes in pixels.")
@@ -99,8 +104,8 @@ def main(argv=None) -> dict:
     backgrounds = background_pool(args.backgrounds)
     print(f"model {args.model_dir}; {args.num_scenes} fresh {args.orientation} scenes per value, seed {args.seed}")
     rows = []
-    for style in ("hands", "markers"):
-        for value in getattr(args, style):
+    for style, values in (("hands", args.hands), ("markers", args.markers), ("case", args.cases)):
+        for value in values:
             errors = read_forced_scenes(model, processor, style, value, args, backgrounds)
             rows.append({"style": style, "value": value, "num_clocks": int(errors.size),
                          "cse_mean": float(errors.mean()) if errors.size else float("nan"),

@@ -716,10 +716,10 @@ def test_scene_styles_benchmark_reads_the_same_scenes_with_each_style_forced(tmp
     image_processor_for(image_size=64, num_channels=1, letterbox=True).save_pretrained(tmp_path / "model")
     bench = _benchmark("scene_styles")
     results = bench.main(["--model_dir", str(tmp_path / "model"), "--num_scenes", "6", "--hands", "baton",
-                          "breguet", "--markers", "roman", "--backgrounds", "none", "--size", "64",
-                          "--output_dir", str(tmp_path / "out")])
+                          "breguet", "--markers", "roman", "--cases", "frameless", "--backgrounds", "none",
+                          "--size", "64", "--output_dir", str(tmp_path / "out")])
     assert [(row["style"], row["value"]) for row in results["rows"]] == [
-        ("hands", "baton"), ("hands", "breguet"), ("markers", "roman")]
+        ("hands", "baton"), ("hands", "breguet"), ("markers", "roman"), ("case", "frameless")]
     assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
     assert (tmp_path / "out" / "scene_styles.png").stat().st_size > 0
     assert "breguet" in capsys.readouterr().out
@@ -734,6 +734,7 @@ def test_scene_styles_benchmark_reads_the_same_scenes_with_each_style_forced(tmp
                 hours.append(int(t // 60))
                 minutes.append(int(t % 60))
     assert results["rows"][1]["num_clocks"] == len(images) > 0
+    assert results["rows"][3]["num_clocks"] > 0  # frameless clocks were drawn and read
     processor = TinyVisionImageProcessor.from_pretrained(tmp_path / "model")
     with torch.no_grad():
         out = model.eval()(pixel_values=processor(images, return_tensors="pt")["pixel_values"])

@@ -289,3 +289,51 @@ def test_forced_styles_skip_scenes_without_a_generator_clock_and_refuse_unknown_
     with pytest.raises(ValueError, match="unknown style 'face'"):
         with clock_scenes.forced_styles(face="dark"):
             pass
+
+
+class _RecordingPainter:
+    """Stands in for the face painter: records the polygons it is asked to fill and ignores everything else."""
+
+    def __init__(self):
+        self.polygons_drawn: list[np.ndarray] = []
+
+    def polygons(self, uv, rgb, shift=(0.0, 0.0)):
+        uv = np.asarray(uv, dtype=np.float64)
+        self.polygons_drawn.extend(uv.reshape((-1,) + uv.shape[-2:]))
+
+    def __getattr__(self, name):  # radial_bars, dots, circle, texts_font, ...
+        return lambda *args, **kwargs: None
+
+
+def _inward_triangles(polygons) -> list[float]:
+    """The directions (degrees clockwise from 12) of the triangles whose apex lies nearer the centre than their base."""
+    found = []
+    for points in polygons:
+        if len(points) != 3:
+            continue
+        radii = np.hypot(points[:, 0], points[:, 1])
+        if radii[2] < radii[:2].min() - 0.05:
+            found.append(round(math.degrees(math.atan2(points[2, 0], points[2, 1])) % 360.0, 3))
+    return found
+
+
+def test_wedge_dials_point_a_triangle_at_every_hour_and_keep_the_inward_triangle_off_their_12():
+    """Wedge indices (inward triangles at every hour) share their shape with one of the 12 o'clock cues, so a wedge
+    dial that must show which mark is 12 leaves the wedge at 12 out and cues it with another shape."""
+    from tinyvision.data.scene_dials import _draw_markers
+
+    without_cue = 0
+    for seed in range(30):
+        for need_twelve in (True, False):
+            paint = _RecordingPainter()
+            with clock_scenes.forced_styles(markers="wedges") as used:
+                _draw_markers(paint, np.random.default_rng(seed), (0, 0, 0), (200, 0, 0), (255, 255, 255),
+                              need_twelve, False, 60.0)
+                assert used() == {"markers": 1}
+            directions = sorted(_inward_triangles(paint.polygons_drawn))
+            assert set(directions) >= {30.0 * h for h in range(1, 12)}
+            if need_twelve:
+                assert directions == [30.0 * h for h in range(1, 12)]  # nothing inward at 12, the wedge included
+            else:
+                without_cue += directions == [30.0 * h for h in range(12)]
+    assert without_cue > 0  # an upright-only dial may keep its plain wedge at 12

@@ -1,6 +1,6 @@
 """The markings on a scene clock's dial: hour and minute markers, numerals, the 12 o'clock cue, distractors.
 
-``_draw_markers`` draws one of several marker sets (bars, minute tracks, railroad, dots, Arabic or Roman
+``_draw_markers`` draws one of several marker sets (bars, minute tracks, railroad, dots, wedges, Arabic or Roman
 numerals in several fonts, cardinal or sparse ticks), a 12 o'clock marker unlike the other hours when the dial
 may be turned far (``need_twelve``), and, except on plain dials, brand text, sub-dials and date windows.
 """
@@ -16,8 +16,13 @@ from .clock_style import RGB, _lum, _pick
 from .scene_painting import _FONT_FILES, _WORDS, _FacePainter, _shade, _u
 
 _ROMAN = ("XII", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI")
-MARKER_KINDS = ("bars", "bars_minutes", "railroad", "dots", "arabic", "roman", "cardinal", "sparse")
-MARKER_WEIGHTS = (0.16, 0.14, 0.1, 0.08, 0.22, 0.14, 0.1, 0.06)
+MARKER_KINDS = ("bars", "bars_minutes", "railroad", "dots", "arabic", "roman", "cardinal", "sparse", "wedges")
+# "wedges": slim triangles pointing at the centre at every hour (the indices of many watches and wall clocks). The
+# inward triangle is also one of the 12 o'clock cues below, so on a wedge dial the 12 gets another cue or none.
+MARKER_WEIGHTS = (0.14, 0.13, 0.09, 0.08, 0.21, 0.13, 0.09, 0.05, 0.08)
+# Arabic numerals' size (font pixels in dial radii): up to 0.32, as the big numerals of kitchen and school clocks,
+# which crowd the 10, 11 and 12 together near the rim.
+ARABIC_SIZE = (0.15, 0.32)
 
 
 def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, need_twelve: bool, plain: bool,
@@ -46,6 +51,9 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     elif kind == "dots":
         paint.dots(_radial(30.0 * hours, r_out - 0.05, 0.0), u(0.025, 0.045), ink)
         inner = r_out - 0.1
+    elif kind == "wedges":  # drawn once the 12 o'clock cue is chosen
+        wedge_w, wedge_len = u(0.025, 0.07), u(0.12, 0.26)
+        inner = r_out - wedge_len
     elif kind in ("arabic", "roman"):
         numerals = list(range(12)) if u() < 0.8 else [0, 3, 6, 9]
         if len(numerals) == 4:
@@ -63,9 +71,13 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     twelve_is_numeral = bool(numerals) and 0 in numerals
     twelve = "same"
     if not twelve_is_numeral and (need_twelve or u() < 0.5):
-        twelve = _pick(rng, ["triangle", "double", "dot", "wide", "star", "diamond", "ring", "square", "outward"])
+        cues = ["triangle", "double", "dot", "wide", "star", "diamond", "ring", "square", "outward"]
+        twelve = _pick(rng, cues[1:] if kind == "wedges" else cues)  # no inward triangle among wedges
     if kind == "sparse" and twelve == "same":
         twelve = "wide"
+    if kind == "wedges":
+        drawn = 30.0 * (hours if twelve == "same" else hours[1:])
+        paint.polygons(_radial(drawn, [r_out, r_out, r_out - wedge_len], [-wedge_w, wedge_w, 0.0]), ink)
     grow = u(0.8, 1.6)  # the triangles' size
     if twelve == "triangle":
         paint.polygons(_radial(0.0, [r_out, r_out, r_out - 0.17 * grow], [-0.07 * grow, 0.07 * grow, 0.0]),
@@ -99,7 +111,7 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     if numerals:
         font = _FONT_FILES[int(rng.integers(len(_FONT_FILES)))]
         roman = kind == "roman"
-        size = u(0.13, 0.19) if roman else u(0.15, 0.25)
+        size = u(0.13, 0.19) if roman else u(*ARABIC_SIZE)
         px = max(6, 2 * round(size * k / 2))
         radial = u() < (0.6 if roman else 0.25)  # numerals' tops point outwards
         labels = [(_ROMAN[h] if roman else str(h or 12)) for h in numerals]

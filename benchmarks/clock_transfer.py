@@ -478,6 +478,21 @@ def read_clocks(reader, images, batch_size: int) -> tuple[np.ndarray, np.ndarray
     return np.array([o["hour"] for o in outputs]), np.array([o["minute"] for o in outputs])
 
 
+def twelve_taken(pred_hours, pred_minutes, hours, minutes) -> dict[str, int]:
+    """Of the readings missed as ``turned_dial`` (``tinyvision.metrics.miss_kind``), how many took each other hour
+    mark for 12: a reading whose hands are both turned k marks clockwise took the mark k places before 12 (the
+    mark at 10 for k = 2). Keys "1" to "11", every mark listed. A turn by one mark moves the minute hand by 5 minutes
+    only, so ``miss_kind`` counts it as ``hour_hand_misread``: the 1 and the 11 show up here only rarely."""
+    from tinyvision.metrics import miss_kind
+
+    taken = {str(mark): 0 for mark in range(1, 12)}
+    for ph, pm, h, m in zip(*(np.asarray(v).reshape(-1).tolist() for v in (pred_hours, pred_minutes, hours, minutes))):
+        if miss_kind(ph, pm, h, m) == "turned_dial":
+            marks_turned = round(((ph * 60 + pm) - (h * 60 + m)) % 720 / 60) % 12
+            taken[str(12 - marks_turned)] += 1
+    return taken
+
+
 def score(reader, images, hours, minutes, batch_size: int) -> tuple[dict, np.ndarray, np.ndarray]:
     from tinyvision.metrics import clock_error_summary, common_sense_error, count_misses
 
@@ -486,6 +501,7 @@ def score(reader, images, hours, minutes, batch_size: int) -> tuple[dict, np.nda
     errors = common_sense_error(pred_hours, pred_minutes, hours, minutes)
     summary = clock_error_summary(errors, pred_hours, hours)
     summary["misses"] = count_misses(pred_hours, pred_minutes, hours, minutes)
+    summary["turned_dial_twelve_taken"] = twelve_taken(pred_hours, pred_minutes, hours, minutes)
     summary["read_time_s"] = round(time.perf_counter() - start, 2)
     return summary, pred_hours, pred_minutes
 
@@ -653,6 +669,8 @@ def main(argv=None) -> dict:
         print(f"{label:22s}{own_summary[key]:14.3f}{ind_summary[key]:14.3f}")
     for label, summary in (("own renderer", own_summary), ("independent", ind_summary)):
         print(f"misses (> 5 min), {label}: " + ", ".join(f"{kind} {n}" for kind, n in summary["misses"].items()))
+        print("  turned dials, the mark taken for 12: " + ", ".join(
+            f"{mark} {n}" for mark, n in summary["turned_dial_twelve_taken"].items() if n))
     print(f"independent renderer: {args.num_clocks / independent_render_s:.1f} clocks/s")
 
     images, hours, minutes = independent

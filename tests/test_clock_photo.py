@@ -848,6 +848,21 @@ def test_clock_transfer_score_counts_every_miss_once():
                                  "turned_dial": 0, "other": 2}
 
 
+def test_clock_transfer_names_the_mark_a_turned_dial_took_for_12():
+    transfer = _benchmark("clock_transfer")
+    hours, minutes = np.array([1, 6, 0, 6]), np.array([20, 0, 2, 0])
+    readings = iter([(3, 30), (2, 45), (0, 2), (7, 0)])
+
+    def reader(images, batch_size):
+        return [dict(zip(("hour", "minute"), next(readings))) for _ in images]
+
+    summary, _, _ = transfer.score(reader, [None] * 4, hours, minutes, batch_size=4)
+    # 1:20 read as 3:30: both hands two marks clockwise, so the 10 was taken for 12; 6:00 read as 2:45: three marks
+    # back, the 3 taken for 12; 0:02 is right and 7:00 for 6:00 misreads only the hour hand
+    assert summary["misses"]["turned_dial"] == 2 and summary["misses"]["hour_hand_misread"] == 1
+    assert summary["turned_dial_twelve_taken"] == {str(mark): int(mark in (3, 10)) for mark in range(1, 12)}
+
+
 def test_clock_transfer_styles_leave_the_clocks_unchanged_and_split_the_errors():
     transfer = _benchmark("clock_transfer")
     plain, hours, minutes = transfer.make_independent_clocks(6, seed=3, size=48)

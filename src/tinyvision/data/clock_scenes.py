@@ -2,8 +2,8 @@
 
 A scene is a room-like background (crops or mosaics of real photos from a pool, or procedural walls,
 wood, tiles, shelves and bokeh), clutter (rectangles, lines, text and round distractors such as
-plates and rings), and usually one clock: a face drawn frontally (numerals in several fonts, minute
-tracks, brand text, sub-dials, date windows, patterned / metallic / coloured dials, bezels and cases,
+plates and rings), and usually one clock: a face drawn frontally (numerals in several fonts, bars, dots or
+wedges, minute tracks, brand text, sub-dials, date windows, patterned / metallic / coloured dials, bezels and cases,
 hands of many shapes with shadows, second and alarm hands as distractors, glass glare), warped into
 the scene with one homography (in-plane rotation, a 3-D tilt seen through a perspective camera,
 scale and position), then camera effects (colour cast, exposure, vignetting, blur, noise, JPEG,
@@ -102,7 +102,7 @@ __all__ = [
     "render_clock_scene",
 ]
 
-SCENE_GENERATOR_VERSION = "3"
+SCENE_GENERATOR_VERSION = "4"
 ORIENTATIONS = ("world", "any", "upright")
 ANGLE_NAMES = ("dial_rotation", "hour_hand_angle", "minute_hand_angle")
 # (width, height) aspect ratios of scenes in make_scene_arrays and their probabilities

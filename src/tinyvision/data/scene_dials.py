@@ -72,7 +72,9 @@ def _draw_markers(paint: _FacePainter, rng, ink: RGB, accent: RGB, face: RGB, ne
     twelve = "same"
     if not twelve_is_numeral and (need_twelve or u() < 0.5):
         cues = ["triangle", "double", "dot", "wide", "star", "diamond", "ring", "square", "outward"]
-        twelve = _pick(rng, cues[1:] if kind == "wedges" else cues)  # no inward triangle among wedges
+        if kind == "wedges":  # no inward triangle among wedges
+            cues.remove("triangle")
+        twelve = _pick(rng, cues)
     if kind == "sparse" and twelve == "same":
         twelve = "wide"
     if kind == "wedges":
